@@ -1,0 +1,28 @@
+// Package rotate is the kubectl rotate plugin: it approves kubelet CSRs
+// safely, renews kubeadm certificates, stages CA and service-account key
+// rotations and moves kubeconfigs across a CA rotation. One file per verb.
+package rotate
+
+import (
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubecerts/kubecerts/shared/cli"
+)
+
+// Plugin is kubectl rotate.
+var Plugin = cli.Plugin{
+	Name:  "rotate",
+	Short: "Approve kubelet CSRs safely, renew certificates and rotate CAs",
+	Long: templates.LongDesc(`
+		Approve kubelet CSRs safely (SANs checked against the Node's own
+		addresses), renew kubeadm certificates, stage CA and service-account key
+		rotations, and move kubeconfigs across a CA rotation.`),
+	Commands: commands,
+}
+
+func commands(f cmdutil.Factory, streams genericiooptions.IOStreams) []*cobra.Command {
+	return nil
+}

@@ -1,0 +1,59 @@
+package v1alpha1
+
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+// CertificateStatus is the verdict on one certificate's validity period.
+type CertificateStatus string
+
+// The statuses, from best to worst. The exit status of a command that
+// reports certificates follows the worst one: WARNING gives 2; CRITICAL,
+// EXPIRED and NOT_YET_VALID give 3.
+const (
+	StatusOK          CertificateStatus = "OK"
+	StatusWarning     CertificateStatus = "WARNING"
+	StatusCritical    CertificateStatus = "CRITICAL"
+	StatusExpired     CertificateStatus = "EXPIRED"
+	StatusNotYetValid CertificateStatus = "NOT_YET_VALID"
+)
+
+// Statuses lists every status in the order of severity.
+var Statuses = []CertificateStatus{StatusOK, StatusWarning, StatusCritical, StatusExpired, StatusNotYetValid}
+
+// Certificate describes one X.509 certificate and where it was found.
+type Certificate struct {
+	// Source names the kind of place it came from: kubeconfig, apiserver,
+	// endpoint, file, pki-dir, k3s-dir, secrets, csr, webhooks, configmaps, nodes.
+	Source string `json:"source"`
+	// Location is where in that source: a file path, kubeconfig user or
+	// cluster, endpoint and chain position, secret/<ns>/<name>/<key>, ….
+	Location string `json:"location"`
+	// AlsoAt lists further locations of the same certificate (same
+	// fingerprint) when a report deduplicates.
+	AlsoAt []string `json:"alsoAt,omitempty"`
+
+	Subject        string   `json:"subject"`
+	Issuer         string   `json:"issuer"`
+	DNSNames       []string `json:"dnsNames"`
+	IPAddresses    []string `json:"ipAddresses"`
+	EmailAddresses []string `json:"emailAddresses,omitempty"`
+	URIs           []string `json:"uris,omitempty"`
+	// SerialNumber in lower-case hex.
+	SerialNumber string `json:"serialNumber"`
+	// SHA256Fingerprint of the DER encoding, lower-case hex without colons.
+	SHA256Fingerprint string `json:"sha256Fingerprint"`
+	// KeyAlgorithm of the public key: RSA-2048, ECDSA-P256, Ed25519, ….
+	KeyAlgorithm string      `json:"keyAlgorithm"`
+	NotBefore    metav1.Time `json:"notBefore"`
+	NotAfter     metav1.Time `json:"notAfter"`
+	// ResidualSeconds is the time left until NotAfter when the report was
+	// made; negative once expired.
+	ResidualSeconds int64 `json:"residualSeconds"`
+	IsCA            bool  `json:"isCA"`
+	// CAName is the name of the CA that signed it, where the source knows it
+	// (kubeadm's ca, etcd-ca, front-proxy-ca; k3s's server-ca, …).
+	CAName string `json:"caName"`
+	// ExternallyManaged is true when the signing CA's key is absent, as in
+	// kubeadm's external CA mode: kubecerts cannot renew it.
+	ExternallyManaged bool              `json:"externallyManaged"`
+	Status            CertificateStatus `json:"status"`
+}

@@ -1,0 +1,209 @@
+// Package cli builds and runs the root command of a kubecerts plugin binary:
+// kubectl's global flags (genericclioptions.ConfigFlags), klog's -v, the
+// version command, completion of flags whose values are cluster objects, a
+// context cancelled on SIGINT and SIGTERM, and the one place where an error
+// becomes a message on stderr and an exit status.
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	cliflag "k8s.io/component-base/cli/flag"
+	"k8s.io/component-base/logs"
+	"k8s.io/kubectl/pkg/cmd/options"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/util/templates"
+	"k8s.io/kubectl/pkg/util/completion"
+
+	"github.com/kubecerts/kubecerts/shared/exitcode"
+)
+
+// Plugin describes one plugin binary.
+type Plugin struct {
+	// Name is the plugin's name as kubectl calls it: certs, ca-trust, rotate.
+	// The binary is kubectl-<Name with dashes as underscores>.
+	Name string
+	// Short and Long are the root command's help.
+	Short string
+	Long  string
+	// Commands builds the plugin's subcommands on the shared factory.
+	Commands func(f cmdutil.Factory, streams genericiooptions.IOStreams) []*cobra.Command
+}
+
+// Binary is the executable's name: kubectl-ca_trust for ca-trust.
+func (p Plugin) Binary() string { return "kubectl-" + strings.ReplaceAll(p.Name, "-", "_") }
+
+// DisplayName is how users call it: kubectl ca-trust.
+func (p Plugin) DisplayName() string { return "kubectl " + p.Name }
+
+// NewRootCommand builds the plugin's root command with kubectl's global
+// flags bound once on its persistent flags, and the factory every subcommand
+// shares created before any subcommand is.
+func NewRootCommand(p Plugin, streams genericiooptions.IOStreams) *cobra.Command {
+	root := &cobra.Command{
+		Use:   p.Binary(),
+		Short: p.Short,
+		Long:  p.Long,
+		Annotations: map[string]string{
+			cobra.CommandDisplayNameAnnotation: p.DisplayName(),
+		},
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		// The root does nothing by itself but print its help.
+		Run: func(cmd *cobra.Command, args []string) { _ = cmd.Help() },
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return UsageErrorf(cmd, "unknown command %q for %q", args[0], p.DisplayName())
+			}
+			return nil
+		},
+	}
+	root.SetIn(streams.In)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
+
+	flags := root.PersistentFlags()
+	flags.SetNormalizeFunc(cliflag.WarnWordSepNormalizeFunc)
+	configFlags := genericclioptions.NewConfigFlags(true).
+		WithDeprecatedPasswordFlag().
+		WithDiscoveryBurst(300).
+		WithDiscoveryQPS(50.0).
+		WithWarningPrinter(streams)
+	configFlags.AddFlags(flags)
+	matchVersionFlags := cmdutil.NewMatchVersionFlags(configFlags)
+	matchVersionFlags.AddFlags(flags)
+	logs.AddFlags(flags)
+	f := cmdutil.NewFactory(matchVersionFlags)
+
+	completion.SetFactoryForCompletion(f)
+	registerGlobalFlagCompletion(root, f)
+
+	if p.Commands != nil {
+		root.AddCommand(p.Commands(f, streams)...)
+	}
+	root.AddCommand(NewCmdVersion(p.Name, streams))
+	root.AddCommand(options.NewCmdOptions(streams.Out))
+	// kubectl's help layout: global flags listed by "options", not by every
+	// command's help.
+	templates.ActsAsRootCommand(root, []string{"options"})
+	useDisplayName(root, p)
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
+		return UsageErrorf(cmd, "%v", err)
+	})
+	return root
+}
+
+// useDisplayName makes help name the binary as users call it ("kubectl
+// ca-trust …") where kubectl's help template names a command by its binary.
+func useDisplayName(root *cobra.Command, p Plugin) {
+	fix := func(s string) string { return strings.ReplaceAll(s, `"`+p.Binary()+" ", `"`+p.DisplayName()+" ") }
+	help, usage := root.HelpFunc(), root.UsageFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		var buf bytes.Buffer
+		out := c.OutOrStdout()
+		c.SetOut(&buf)
+		help(c, args)
+		c.SetOut(out)
+		_, _ = io.WriteString(out, fix(buf.String()))
+	})
+	root.SetUsageFunc(func(c *cobra.Command) error {
+		var buf bytes.Buffer
+		dest, out, errOut := c.OutOrStderr(), c.OutOrStdout(), c.ErrOrStderr()
+		c.SetOut(&buf)
+		c.SetErr(&buf)
+		err := usage(c)
+		c.SetOut(out)
+		c.SetErr(errOut)
+		_, _ = io.WriteString(dest, fix(buf.String()))
+		return err
+	})
+}
+
+func registerGlobalFlagCompletion(cmd *cobra.Command, f cmdutil.Factory) {
+	fns := map[string]func(string) []string{
+		"namespace": func(s string) []string { return completion.CompGetResource(f, "namespace", s) },
+		"context":   completion.ListContextsInConfig,
+		"cluster":   completion.ListClustersInConfig,
+		"user":      completion.ListUsersInConfig,
+	}
+	for name, fn := range fns {
+		fn := fn
+		_ = cmd.RegisterFlagCompletionFunc(name, func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+			return fn(toComplete), cobra.ShellCompDirectiveNoFileComp
+		})
+	}
+}
+
+// Main runs the plugin with the process's arguments and streams and returns
+// the exit status; main is the only place that exits.
+func Main(p Plugin) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	streams := genericiooptions.IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr}
+	return Run(ctx, NewRootCommand(p, streams), os.Args[1:], streams.ErrOut)
+}
+
+// Run executes root with args and turns its outcome into an exit status,
+// printing a failure to stderr as one `error: …` line (plus, for usage
+// errors, a pointer to --help, as kubectl does).
+func Run(ctx context.Context, root *cobra.Command, args []string, stderr io.Writer) int {
+	defer logs.FlushLogs()
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return exitcode.OK
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		fmt.Fprintln(stderr, "error: interrupted")
+		return exitcode.Error
+	}
+	if !exitcode.Silent(err) {
+		fmt.Fprintln(stderr, "error: "+oneLine(err.Error()))
+		var ue *usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "See '%s -h' for help and examples.\n", ue.command)
+		}
+	}
+	return exitcode.FromError(err)
+}
+
+// oneLine folds a multi-line message (an aggregate of errors, say) into one
+// line, so that every failure is a single `error: …` line.
+func oneLine(s string) string {
+	s = strings.TrimSpace(s)
+	if !strings.ContainsAny(s, "\r\n") {
+		return s
+	}
+	var parts []string
+	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if l = strings.TrimSpace(l); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+type usageError struct {
+	command string
+	err     error
+}
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
+// UsageErrorf reports a wrong use of cmd (a bad flag or argument); Run adds a
+// pointer to cmd's --help.
+func UsageErrorf(cmd *cobra.Command, format string, args ...interface{}) error {
+	return &usageError{command: cmd.CommandPath(), err: fmt.Errorf(format, args...)}
+}

@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+
+	"github.com/kubecerts/kubecerts/shared/exitcode"
+)
+
+// testPlugin has a "fail" command whose outcome the test picks.
+func testPlugin(outcome error) Plugin {
+	return Plugin{
+		Name:  "ca-trust",
+		Short: "test plugin",
+		Commands: func(f cmdutil.Factory, streams genericiooptions.IOStreams) []*cobra.Command {
+			return []*cobra.Command{{
+				Use:  "fail",
+				RunE: func(cmd *cobra.Command, args []string) error { return outcome },
+			}, {
+				Use: "ns",
+				RunE: func(cmd *cobra.Command, args []string) error {
+					ns, _, err := f.ToRawKubeConfigLoader().Namespace()
+					fmt.Fprint(streams.Out, ns)
+					return err
+				},
+			}}
+		},
+	}
+}
+
+func run(t *testing.T, p Plugin, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	code = Run(context.Background(), NewRootCommand(p, streams), args, errOut)
+	return code, out.String(), errOut.String()
+}
+
+func TestExitStatusAndMessages(t *testing.T) {
+	tests := []struct {
+		name       string
+		outcome    error
+		args       []string
+		wantCode   int
+		wantStderr string
+	}{
+		{"success", nil, []string{"fail"}, 0, ""},
+		{"plain error", fmt.Errorf("file %q: permission denied", "/etc/kubernetes/pki/ca.crt"), []string{"fail"}, 1,
+			"error: file \"/etc/kubernetes/pki/ca.crt\": permission denied\n"},
+		{"multi-line error folded into one line", errors.New("a failed\nb failed\n"), []string{"fail"}, 1, "error: a failed; b failed\n"},
+		{"silent warning", exitcode.WithStatus(exitcode.Warning, nil), []string{"fail"}, 2, ""},
+		{"silent critical", exitcode.WithStatus(exitcode.Critical, nil), []string{"fail"}, 3, ""},
+		{"critical with an error", exitcode.WithStatus(exitcode.Critical, errors.New("one source failed")), []string{"fail"}, 3,
+			"error: one source failed\n"},
+		{"unknown flag", nil, []string{"fail", "--bogus"}, 1,
+			"error: unknown flag: --bogus\nSee 'kubectl ca-trust fail -h' for help and examples.\n"},
+		{"unknown command", nil, []string{"bogus"}, 1,
+			"error: unknown command \"bogus\" for \"kubectl ca-trust\"\nSee 'kubectl ca-trust -h' for help and examples.\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, stderr := run(t, testPlugin(tt.outcome), tt.args...)
+			if code != tt.wantCode {
+				t.Errorf("exit status = %d, want %d (stderr %q)", code, tt.wantCode, stderr)
+			}
+			if !strings.HasPrefix(stderr, tt.wantStderr) || (tt.wantStderr == "" && stderr != "") {
+				t.Errorf("stderr = %q, want %q", stderr, tt.wantStderr)
+			}
+			if strings.Contains(stderr, "panic") || strings.Contains(stderr, "goroutine") {
+				t.Errorf("stderr has a stack trace: %q", stderr)
+			}
+		})
+	}
+}
+
+func TestHelpNamesThePluginAsUsersCallIt(t *testing.T) {
+	code, out, _ := run(t, testPlugin(nil), "--help")
+	if code != 0 {
+		t.Fatalf("exit status %d", code)
+	}
+	for _, want := range []string{"kubectl ca-trust [flags] [options]", `Use "kubectl ca-trust <command> --help"`, `Use "kubectl ca-trust options"`, "version"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("help lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "kubectl-ca_trust") {
+		t.Errorf("help names the binary instead of the plugin:\n%s", out)
+	}
+}
+
+func TestGlobalFlags(t *testing.T) {
+	root := NewRootCommand(testPlugin(nil), genericiooptions.NewTestIOStreamsDiscard())
+	for _, name := range []string{"kubeconfig", "context", "cluster", "user", "namespace", "as", "as-group",
+		"request-timeout", "server", "certificate-authority", "insecure-skip-tls-verify", "token", "v", "vmodule"} {
+		if root.PersistentFlags().Lookup(name) == nil {
+			t.Errorf("global flag --%s missing", name)
+		}
+	}
+	if root.PersistentFlags().ShorthandLookup("n") == nil {
+		t.Error("-n missing")
+	}
+}
+
+func TestNamespaceFlagReachesTheFactory(t *testing.T) {
+	t.Setenv("KUBECONFIG", t.TempDir()+"/none")
+	code, out, stderr := run(t, testPlugin(nil), "ns", "-n", "team-a")
+	if code != 0 || out != "team-a" {
+		t.Errorf("ns = %q (exit %d, %s), want team-a", out, code, stderr)
+	}
+}
+
+func TestVersionCommand(t *testing.T) {
+	code, out, _ := run(t, testPlugin(nil), "version", "-o", "json")
+	if code != 0 || !strings.Contains(out, `"apiVersion": "kubecerts.io/v1alpha1"`) || !strings.Contains(out, `"plugin": "ca-trust"`) {
+		t.Errorf("version -o json = %d %s", code, out)
+	}
+	code, _, stderr := run(t, testPlugin(nil), "version", "-o", "xml")
+	if code != 1 || !strings.Contains(stderr, `--output "xml"`) {
+		t.Errorf("version -o xml = %d %q", code, stderr)
+	}
+}
+
+func TestInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	p := testPlugin(nil)
+	p.Commands = func(cmdutil.Factory, genericiooptions.IOStreams) []*cobra.Command {
+		return []*cobra.Command{{Use: "wait", RunE: func(cmd *cobra.Command, _ []string) error {
+			<-cmd.Context().Done()
+			return fmt.Errorf("listing secrets: %w", cmd.Context().Err())
+		}}}
+	}
+	streams, _, _, errOut := genericiooptions.NewTestIOStreams()
+	if code := Run(ctx, NewRootCommand(p, streams), []string{"wait"}, errOut); code != 1 || errOut.String() != "error: interrupted\n" {
+		t.Errorf("interrupted run = %d %q", code, errOut.String())
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	if got := oneLine("  a\r\n\n b \n"); got != "a; b" {
+		t.Errorf("oneLine = %q", got)
+	}
+	var buf bytes.Buffer
+	buf.WriteString("x")
+	if oneLine(buf.String()) != "x" {
+		t.Error("single line changed")
+	}
+}

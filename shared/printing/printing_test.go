@@ -1,0 +1,108 @@
+package printing
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/cobra"
+
+	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func fixture() *api.Version {
+	return &api.Version{
+		Plugin: "certs", Version: "v1.2.3", GitCommit: "0123456789abcdef",
+		BuildDate: "2026-11-23T00:00:00Z", GoVersion: "go1.26.8", Platform: "linux/amd64",
+	}
+}
+
+// print runs obj through the printer that the given command line selects.
+func print(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	f := NewPrintFlags()
+	cmd := &cobra.Command{Use: "test", Run: func(*cobra.Command, []string) {}}
+	f.AddFlags(cmd)
+	if err := cmd.ParseFlags(args); err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.ToPrinter()
+	if err != nil {
+		return "", err
+	}
+	var out bytes.Buffer
+	err = p.PrintObj(fixture(), &out)
+	return out.String(), err
+}
+
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		golden string
+		args   []string
+	}{
+		{"version.table", nil},
+		{"version.noheaders", []string{"--no-headers"}},
+		{"version.wide", []string{"-o", "wide"}},
+		{"version.json", []string{"-o", "json"}},
+		{"version.yaml", []string{"-o", "yaml"}},
+		{"version.name", []string{"-o", "name"}},
+		{"version.jsonpath", []string{"-o", "jsonpath={.apiVersion} {.kind} {.version}"}},
+		{"version.gotemplate", []string{"-o", "go-template={{.kind}}/{{.plugin}}"}},
+		{"version.template-without-o", []string{"--template", "{{.plugin}}"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.golden, func(t *testing.T) {
+			got, err := print(t, tt.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			path := filepath.Join("testdata", tt.golden)
+			if *update {
+				if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run go test -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
+			}
+		})
+	}
+}
+
+func TestMachineReadableCarriesAPIVersionAndKind(t *testing.T) {
+	for _, format := range []string{"json", "yaml"} {
+		got, err := print(t, "-o", format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(got, "kubecerts.io/v1alpha1") || !strings.Contains(got, "Version") {
+			t.Errorf("-o %s lacks apiVersion/kind:\n%s", format, got)
+		}
+	}
+}
+
+func TestUnknownFormat(t *testing.T) {
+	_, err := print(t, "-o", "xml")
+	if err == nil || !strings.Contains(err.Error(), `--output "xml"`) || !strings.Contains(err.Error(), "wide, json, yaml") {
+		t.Errorf("error = %v, want one naming the value and the allowed formats", err)
+	}
+}
+
+func TestMachine(t *testing.T) {
+	for format, want := range map[string]bool{"": false, "wide": false, "json": true, "YAML": true, "name": true} {
+		f := NewPrintFlags()
+		*f.OutputFormat = format
+		if f.Machine() != want {
+			t.Errorf("Machine(%q) = %v, want %v", format, !want, want)
+		}
+	}
+}
