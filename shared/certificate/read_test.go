@@ -127,8 +127,8 @@ func TestReadFile(t *testing.T) {
 		t.Fatalf("ReadFile(good) = %v, %v", b, err)
 	}
 	for path, want := range map[string]string{
-		big:                            "over the 8388608-byte limit",
-		dir:                            "is a directory",
+		big:                           "over the 8388608-byte limit",
+		dir:                           "is a directory",
 		filepath.Join(dir, "missing"): "no such file",
 	} {
 		_, err := ReadFile(path)
