@@ -27,6 +27,9 @@ type Certificate struct {
 	// Location is where in that source: a file path, kubeconfig user or
 	// cluster, endpoint and chain position, secret/<ns>/<name>/<key>, ….
 	Location string `json:"location"`
+	// Name is the certificate's name where the source has one: kubeadm's
+	// (apiserver, etcd-server, admin.conf, ca, …) or k3s's file name.
+	Name string `json:"name,omitempty"`
 	// AlsoAt lists further locations of the same certificate (same
 	// fingerprint) when a report deduplicates.
 	AlsoAt []string `json:"alsoAt,omitempty"`
@@ -56,4 +59,26 @@ type Certificate struct {
 	// kubeadm's external CA mode: kubecerts cannot renew it.
 	ExternallyManaged bool              `json:"externallyManaged"`
 	Status            CertificateStatus `json:"status"`
+	// Chain is set for certificates a TLS server presented.
+	Chain *ChainInfo `json:"chain,omitempty"`
+	// Notes are findings about this certificate for people: what was unusual
+	// in how it was stored, what to do about it.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// ChainInfo places a certificate in the chain a TLS server presented and
+// says whether that chain verifies.
+type ChainInfo struct {
+	// Endpoint is the host:port or URL connected to.
+	Endpoint string `json:"endpoint"`
+	// ServerName is the name verified against (SNI / tls-server-name).
+	ServerName string `json:"serverName"`
+	// Position is 0 for the server's own certificate, 1 for the next, ….
+	Position int `json:"position"`
+	// Verified is true when the whole chain verifies against the CA the
+	// kubeconfig trusts (or the system roots when it names none) for
+	// ServerName.
+	Verified bool `json:"verified"`
+	// VerifyError is the x509 error when Verified is false.
+	VerifyError string `json:"verifyError,omitempty"`
 }

@@ -1,0 +1,54 @@
+// Package source finds the certificates kubectl certs check reports. Each
+// Source reads one kind of place (a kubeconfig, a TLS endpoint, files, a
+// kubeadm or k3s PKI directory, …) and hands what it finds to a Sink; a
+// Collector is the Sink that turns findings into a CertificateReport.
+package source
+
+import (
+	"context"
+	"crypto/x509"
+
+	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+)
+
+// Found is one certificate a source found.
+type Found struct {
+	Cert *x509.Certificate
+	// Location is where, in words a person can act on: a file path, a
+	// kubeconfig user or cluster, an endpoint and chain position.
+	Location string
+	// Name is the certificate's name in its source, when it has one
+	// (kubeadm's apiserver, etcd-ca, admin.conf, …).
+	Name string
+	// CAName names the CA that signed it, where the source knows it.
+	CAName string
+	// ExternallyManaged is true when the signing CA's key is absent.
+	ExternallyManaged bool
+	// Chain is set for certificates a TLS server presented.
+	Chain *api.ChainInfo
+	// Notes for people about this certificate.
+	Notes []string
+}
+
+// Sink receives what sources find. Implementations are safe for concurrent
+// use: sources run concurrently.
+type Sink interface {
+	// Found reports a certificate.
+	Found(source string, f Found)
+	// Error reports a location that could not be read; the other locations
+	// of the source go on.
+	Error(source, location string, err error)
+	// Skipped reports a location that was looked for and is absent, or left
+	// out on purpose, with the reason. It is not an error.
+	Skipped(source, location, reason string)
+	// Note reports a finding that concerns more than one certificate.
+	Note(note string)
+}
+
+// Source is one kind of place certificates are found in.
+type Source interface {
+	// Name is the source's name as --source takes it.
+	Name() string
+	// Collect reads the source and reports to sink until done or ctx ends.
+	Collect(ctx context.Context, sink Sink)
+}
