@@ -1,0 +1,194 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/certificate"
+	"github.com/kubecerts/kubecerts/shared/expiry"
+)
+
+// Collector is the Sink that builds a CertificateReport.
+type Collector struct {
+	now        time.Time
+	thresholds expiry.Thresholds
+	dedup      bool
+
+	mu      sync.Mutex
+	certs   []api.Certificate
+	byPrint map[string]int
+	errors  []api.ReportError
+	skipped []api.Skipped
+	notes   []string
+}
+
+// NewCollector judges certificates at now against t. With dedup, a
+// certificate found in several places is reported once, the other places
+// in its alsoAt.
+func NewCollector(now time.Time, t expiry.Thresholds, dedup bool) *Collector {
+	return &Collector{now: now, thresholds: t, dedup: dedup, byPrint: map[string]int{}}
+}
+
+// Found implements Sink.
+func (c *Collector) Found(source string, f Found) {
+	d := certificate.Describe(f.Cert, c.now, c.thresholds)
+	d.Source, d.Location, d.Name = source, f.Location, f.Name
+	d.CAName, d.ExternallyManaged = f.CAName, f.ExternallyManaged
+	d.Chain, d.Notes = f.Chain, f.Notes
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.dedup {
+		if i, ok := c.byPrint[d.SHA256Fingerprint]; ok {
+			prev := &c.certs[i]
+			if prev.Location != d.Location {
+				prev.AlsoAt = appendUnique(prev.AlsoAt, source+" "+d.Location)
+			}
+			return
+		}
+		c.byPrint[d.SHA256Fingerprint] = len(c.certs)
+	}
+	c.certs = append(c.certs, d)
+}
+
+// Error implements Sink.
+func (c *Collector) Error(source, location string, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.errors = append(c.errors, api.ReportError{Source: source, Location: location, Message: err.Error()})
+}
+
+// Skipped implements Sink.
+func (c *Collector) Skipped(source, location, reason string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.skipped = append(c.skipped, api.Skipped{Source: source, Location: location, Reason: reason})
+}
+
+// Note implements Sink.
+func (c *Collector) Note(note string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.notes = appendUnique(c.notes, note)
+}
+
+// Run runs the sources concurrently, each reporting to sink, and returns
+// when all are done.
+func Run(ctx context.Context, sink Sink, sources ...Source) {
+	var wg sync.WaitGroup
+	for _, s := range sources {
+		wg.Add(1)
+		go func(s Source) {
+			defer wg.Done()
+			s.Collect(ctx, sink)
+		}(s)
+	}
+	wg.Wait()
+}
+
+// Report returns what was collected: certificates sorted by expiry (then
+// location), errors and skipped locations in a stable order, the summary,
+// and the cross-source notes.
+func (c *Collector) Report() *api.CertificateReport {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := &api.CertificateReport{
+		GeneratedAt:           metav1.NewTime(c.now.UTC().Truncate(time.Second)),
+		WarnWithinSeconds:     int64(c.thresholds.WarnWithin / time.Second),
+		CriticalWithinSeconds: int64(c.thresholds.CriticalWithin / time.Second),
+		Certificates:          append([]api.Certificate{}, c.certs...),
+		Errors:                append([]api.ReportError{}, c.errors...),
+		Skipped:               append([]api.Skipped(nil), c.skipped...),
+		Notes:                 append([]string(nil), c.notes...),
+	}
+	SortCertificates(r.Certificates, SortByExpiry)
+	sort.SliceStable(r.Errors, func(i, j int) bool {
+		return r.Errors[i].Source+"\x00"+r.Errors[i].Location < r.Errors[j].Source+"\x00"+r.Errors[j].Location
+	})
+	sort.SliceStable(r.Skipped, func(i, j int) bool {
+		return r.Skipped[i].Source+"\x00"+r.Skipped[i].Location < r.Skipped[j].Source+"\x00"+r.Skipped[j].Location
+	})
+	r.Notes = append(r.Notes, servedDiffersFromDisk(r.Certificates)...)
+	for i := range r.Certificates {
+		r.Summary.Add(r.Certificates[i].Status)
+	}
+	r.Summary.Errors = len(r.Errors)
+	return r
+}
+
+// Sort orders.
+const (
+	SortByExpiry   = "expiry"
+	SortByLocation = "location"
+)
+
+// SortCertificates sorts by expiry (soonest first) or by source and
+// location.
+func SortCertificates(certs []api.Certificate, by string) {
+	key := func(c *api.Certificate) string { return c.Source + "\x00" + c.Location }
+	sort.SliceStable(certs, func(i, j int) bool {
+		a, b := &certs[i], &certs[j]
+		if by == SortByExpiry && !a.NotAfter.Equal(&b.NotAfter) {
+			return a.NotAfter.Before(&b.NotAfter)
+		}
+		return key(a) < key(b)
+	})
+}
+
+// servedDiffersFromDisk notes a kube-apiserver that serves a certificate
+// other than the apiserver.crt of a PKI directory checked in the same run
+// for the same names: the file was renewed and kube-apiserver not restarted.
+func servedDiffersFromDisk(certs []api.Certificate) []string {
+	var notes []string
+	for i := range certs {
+		disk := &certs[i]
+		if disk.Source != "pki-dir" || disk.Name != "apiserver" {
+			continue
+		}
+		for j := range certs {
+			served := &certs[j]
+			if served.Chain == nil || served.Chain.Position != 0 || served.SHA256Fingerprint == disk.SHA256Fingerprint {
+				continue
+			}
+			if !sharesName(served, disk) {
+				continue
+			}
+			what := "differs from"
+			if served.NotAfter.Before(&disk.NotAfter) {
+				what = "is older than"
+			}
+			notes = append(notes, fmt.Sprintf(
+				"%s serves a certificate (sha256 %s…, expires %s) that %s %s (sha256 %s…, expires %s): the file was renewed but kube-apiserver still serves the old one; restart kube-apiserver (move its manifest out of /etc/kubernetes/manifests and back)",
+				served.Chain.Endpoint, served.SHA256Fingerprint[:12], served.NotAfter.UTC().Format(time.RFC3339),
+				what, disk.Location, disk.SHA256Fingerprint[:12], disk.NotAfter.UTC().Format(time.RFC3339)))
+		}
+	}
+	return notes
+}
+
+func sharesName(a, b *api.Certificate) bool {
+	names := map[string]bool{}
+	for _, n := range a.SANs() {
+		names[n] = true
+	}
+	for _, n := range b.SANs() {
+		if names[n] {
+			return true
+		}
+	}
+	return false
+}
+
+func appendUnique(list []string, s string) []string {
+	for _, x := range list {
+		if x == s {
+			return list
+		}
+	}
+	return append(list, s)
+}
