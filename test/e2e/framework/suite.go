@@ -1,0 +1,231 @@
+package framework
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Environment variables Main reads.
+const (
+	// DisableEnv=0 skips the suite.
+	DisableEnv = "KUBECERTS_E2E"
+	// KeepEnv=1 leaves the cluster's directory (logs, PKI) after the run.
+	KeepEnv = "KUBECERTS_E2E_KEEP"
+)
+
+var suite struct {
+	mu      sync.Mutex
+	inMain  bool
+	ctx     context.Context // cancelled on SIGINT/SIGTERM
+	cluster *Cluster
+
+	build      sync.Mutex // held while BuildPlugins builds; guards the fields below
+	pluginDir  string     // built by BuildPlugins, removed when Main returns
+	pluginErr  error
+	pluginDone bool
+}
+
+// Main is the body of an e2e suite's TestMain: it starts one cluster for the
+// whole suite (see Shared), runs the tests, prints the tail of the cluster's
+// logs if any failed, stops the cluster and returns the exit code for
+// os.Exit. On SIGINT or SIGTERM it stops the cluster and exits at once.
+//
+// With KUBECERTS_E2E=0 it runs nothing and returns 0; otherwise a cluster
+// that does not start fails the suite.
+func Main(m *testing.M, opts Options) int {
+	if os.Getenv(DisableEnv) == "0" {
+		fmt.Fprintf(os.Stderr, "e2e: %s=0: skipping the whole e2e suite\n", DisableEnv)
+		return 0
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	suite.mu.Lock()
+	suite.inMain, suite.ctx = true, ctx
+	suite.mu.Unlock()
+	defer removePlugins()
+	removeStaleTempDirs(pluginDirPrefix) // Start does the same for its own
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-done:
+			return
+		case sig := <-sigs:
+			fmt.Fprintf(os.Stderr, "e2e: %v: stopping the test cluster\n", sig)
+			cancel() // aborts a Start or plugin build in progress, which clean up after themselves
+			go func() {
+				<-sigs // a second signal: leave the rest to Pdeathsig
+				os.Exit(1)
+			}()
+			suite.mu.Lock()
+			c := suite.cluster
+			suite.mu.Unlock()
+			if c != nil {
+				c.Stop()
+				removePlugins()
+				os.Exit(1)
+			}
+		}
+	}()
+
+	if os.Getenv(KeepEnv) == "1" {
+		opts.KeepDir = true
+	}
+	began := time.Now()
+	c, err := Start(ctx, opts)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: starting the test cluster: %v\n", err)
+		return 1
+	}
+	suite.mu.Lock()
+	if ctx.Err() != nil { // a signal came while Start returned
+		suite.mu.Unlock()
+		c.Stop()
+		return 1
+	}
+	suite.cluster = c
+	suite.mu.Unlock()
+	fmt.Fprintf(os.Stderr, "e2e: test cluster at %s ready in %s (%s)\n",
+		c.Server, time.Since(began).Round(10*time.Millisecond), c.Dir)
+
+	code := m.Run()
+	if code != 0 {
+		c.DumpLogs(os.Stderr, 40)
+	}
+	c.Stop()
+	if opts.KeepDir {
+		fmt.Fprintf(os.Stderr, "e2e: %s=1: the cluster's files are left in %s\n", KeepEnv, c.Dir)
+	}
+	return code
+}
+
+// Shared returns the cluster Main started for the suite.
+func Shared(t testing.TB) *Cluster {
+	t.Helper()
+	suite.mu.Lock()
+	c := suite.cluster
+	suite.mu.Unlock()
+	if c == nil {
+		t.Fatal("no e2e test cluster: call framework.Main from TestMain")
+	}
+	return c
+}
+
+const pluginDirPrefix = "kubecerts-plugins-"
+
+// PluginVersion is the version BuildPlugins stamps into the plugins, which
+// `kubectl <plugin> version` prints.
+const PluginVersion = "v0.0.0-e2e"
+
+// PluginCommands are the packages of the kubectl plugins, relative to the
+// module root.
+var PluginCommands = []string{"./cmd/kubectl-certs", "./cmd/kubectl-ca_trust", "./cmd/kubectl-rotate"}
+
+// BuildPlugins builds the kubectl plugin binaries (PluginCommands), stamped
+// with version PluginVersion, into a directory and returns it: put it first
+// on PATH for kubectl to find them (Kubectl does). Under Main they are built
+// once per test binary and removed when Main returns; otherwise at each call,
+// into t.TempDir().
+func BuildPlugins(t testing.TB) string {
+	t.Helper()
+	suite.mu.Lock()
+	inMain, ctx := suite.inMain, suite.ctx
+	suite.mu.Unlock()
+	if !inMain {
+		dir := t.TempDir()
+		if err := buildPlugins(t.Context(), dir); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	suite.build.Lock()
+	defer suite.build.Unlock()
+	if !suite.pluginDone {
+		suite.pluginDone = true
+		suite.pluginDir, suite.pluginErr = makeTempDir(pluginDirPrefix)
+		if suite.pluginErr == nil {
+			suite.pluginErr = buildPlugins(ctx, suite.pluginDir)
+		}
+	}
+	if suite.pluginErr != nil {
+		t.Fatal(suite.pluginErr)
+	}
+	return suite.pluginDir
+}
+
+func buildPlugins(ctx context.Context, dir string) error {
+	root, err := ModuleRoot()
+	if err != nil {
+		return err
+	}
+	args := append([]string{"build",
+		"-ldflags=-X " + modulePath + "/shared/version.version=" + PluginVersion,
+		"-o", dir + string(filepath.Separator),
+	}, PluginCommands...)
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = root
+	cmd.SysProcAttr = sysProcAttr()
+	cmd.Cancel = func() error { return killGroup(cmd.Process.Pid) } // go and its compilers
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("go %v: %v\n%s", args, err, out)
+	}
+	return nil
+}
+
+func removePlugins() {
+	suite.build.Lock()
+	defer suite.build.Unlock()
+	if suite.pluginDir != "" {
+		_ = os.RemoveAll(suite.pluginDir)
+		suite.pluginDir, suite.pluginErr = "", errors.New("the plugin binaries were removed")
+	}
+}
+
+// KubectlPath is the kubectl that Kubectl runs: $KUBECERTS_KUBECTL, or
+// kubectl on PATH.
+func KubectlPath() (string, error) {
+	if p := os.Getenv("KUBECERTS_KUBECTL"); p != "" {
+		return p, nil
+	}
+	return exec.LookPath("kubectl")
+}
+
+// Kubectl runs the real kubectl with args, pluginDir (if not empty) first on
+// PATH and KUBECONFIG=kubeconfig (if not empty), and returns its standard
+// output and error. err is non-nil when kubectl could not run or exited
+// non-zero.
+func Kubectl(ctx context.Context, pluginDir, kubeconfig string, args ...string) (stdout, stderr string, err error) {
+	kubectl, err := KubectlPath()
+	if err != nil {
+		return "", "", err
+	}
+	cmd := exec.CommandContext(ctx, kubectl, args...)
+	env := os.Environ()
+	if pluginDir != "" {
+		env = append(env, "PATH="+pluginDir+string(os.PathListSeparator)+os.Getenv("PATH"))
+	}
+	if kubeconfig != "" {
+		env = append(env, "KUBECONFIG="+kubeconfig)
+	}
+	cmd.Env = env
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := cmd.Run(); err != nil {
+		return out.String(), errOut.String(), fmt.Errorf("kubectl %v: %w", args, err)
+	}
+	return out.String(), errOut.String(), nil
+}
