@@ -25,7 +25,7 @@ CODEGEN_VERSION     := v0.37.2
 GO_TEST_FLAGS       ?= -race -count=1
 E2E_TIMEOUT         ?= 30m
 
-.PHONY: all build install test unit e2e bench lint verify generate tools clean
+.PHONY: all build install test unit e2e bench lint verify generate tools clean test-cluster-up test-cluster-down
 
 all: build
 
@@ -55,6 +55,13 @@ e2e: tools
 
 tools:
 	./hack/build-tools.sh >/dev/null
+
+# A cluster by hand: make test-cluster-up; eval "$$(hack/test-cluster.sh env)".
+test-cluster-up:
+	./hack/test-cluster.sh up
+
+test-cluster-down:
+	./hack/test-cluster.sh down
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -26,5 +26,7 @@ var Plugin = cli.Plugin{
 }
 
 func commands(f cmdutil.Factory, streams genericiooptions.IOStreams) []*cobra.Command {
-	return nil
+	return []*cobra.Command{
+		NewCmdCheck(f, streams),
+	}
 }

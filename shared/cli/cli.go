@@ -160,7 +160,7 @@ func Main(p Plugin) int {
 func Run(ctx context.Context, root *cobra.Command, args []string, stderr io.Writer) int {
 	defer logs.FlushLogs()
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	err := root.ExecuteContext(withRedactingLogger(ctx))
 	if err == nil {
 		return exitcode.OK
 	}

@@ -153,3 +153,27 @@ func TestOneLine(t *testing.T) {
 		t.Error("single line changed")
 	}
 }
+
+func TestRedactBody(t *testing.T) {
+	tests := []struct {
+		body string
+		keep bool
+	}{
+		{`{"kind":"NamespaceList","items":[]}`, true},
+		{`{"kind":"SecretList","apiVersion":"v1","items":[{"data":{"tls.key":"LS0t"}}]}`, false},
+		{`{"kind": "Secret", "data": {}}`, false},
+		{"-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----", false},
+		{"00000000  6b 38 73 00 0a 0c 0a 02  76 31 12 0a 53 65 63 72  |k8s.....v1..Secr|", false},
+		{`{"kind":"Status","message":"forbidden"}`, true},
+	}
+	for _, tt := range tests {
+		out := redactBody([]interface{}{"body", tt.body})
+		kept := out[1] == tt.body
+		if kept != tt.keep {
+			t.Errorf("body %.40q: kept = %v, want %v (%v)", tt.body, kept, tt.keep, out[1])
+		}
+		if !kept && strings.Contains(fmt.Sprint(out[1]), "LS0t") {
+			t.Errorf("redacted body still holds data: %v", out[1])
+		}
+	}
+}

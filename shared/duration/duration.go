@@ -257,16 +257,14 @@ func (v *Value) String() string {
 // Type names the flag's type in help.
 func (v *Value) Type() string { return "duration" }
 
-// Format prints d as Parse reads it back: whole years, weeks or days when d is
-// a multiple of one, otherwise Go's form.
+// Format prints d as Parse reads it back: whole years or days when d is a
+// multiple of one, otherwise Go's form.
 func Format(d time.Duration) string {
 	switch {
 	case d == 0:
 		return "0s"
 	case d%Year == 0:
 		return fmt.Sprintf("%dy", d/Year)
-	case d%Week == 0:
-		return fmt.Sprintf("%dw", d/Week)
 	case d%Day == 0:
 		return fmt.Sprintf("%dd", d/Day)
 	}

@@ -41,6 +41,7 @@ func (c *Collector) Found(source string, f Found) {
 	d.Source, d.Location, d.Name = source, f.Location, f.Name
 	d.CAName, d.ExternallyManaged = f.CAName, f.ExternallyManaged
 	d.Chain, d.Notes = f.Chain, f.Notes
+	d.SignerName, d.Requestor = f.SignerName, f.Requestor
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.dedup {
@@ -54,6 +55,13 @@ func (c *Collector) Found(source string, f Found) {
 		c.byPrint[d.SHA256Fingerprint] = len(c.certs)
 	}
 	c.certs = append(c.certs, d)
+}
+
+// Count is how many certificates have been collected so far.
+func (c *Collector) Count() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.certs)
 }
 
 // Error implements Sink.

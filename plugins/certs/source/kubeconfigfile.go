@@ -1,6 +1,7 @@
 package source
 
 import (
+	"crypto/x509"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -70,4 +71,12 @@ func credential(data []byte, file, field string) (*Credential, error) {
 		return &Credential{Where: field + " " + file, Bundle: b}, nil
 	}
 	return nil, nil
+}
+
+func poolOf(cred *Credential) *x509.CertPool {
+	pool := x509.NewCertPool()
+	for _, c := range cred.Bundle.Certificates {
+		pool.AddCert(c)
+	}
+	return pool
 }

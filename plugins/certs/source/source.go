@@ -24,6 +24,8 @@ type Found struct {
 	CAName string
 	// ExternallyManaged is true when the signing CA's key is absent.
 	ExternallyManaged bool
+	// SignerName and Requestor of the CSR it was issued through.
+	SignerName, Requestor string
 	// Chain is set for certificates a TLS server presented.
 	Chain *api.ChainInfo
 	// Notes for people about this certificate.

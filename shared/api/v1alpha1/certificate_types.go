@@ -59,6 +59,10 @@ type Certificate struct {
 	// kubeadm's external CA mode: kubecerts cannot renew it.
 	ExternallyManaged bool              `json:"externallyManaged"`
 	Status            CertificateStatus `json:"status"`
+	// SignerName and Requestor are set for certificates issued through a
+	// CertificateSigningRequest (source csr).
+	SignerName string `json:"signerName,omitempty"`
+	Requestor  string `json:"requestor,omitempty"`
 	// Chain is set for certificates a TLS server presented.
 	Chain *ChainInfo `json:"chain,omitempty"`
 	// Notes are findings about this certificate for people: what was unusual

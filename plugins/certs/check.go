@@ -1,0 +1,536 @@
+package certs
+
+import (
+	"fmt"
+	"sync/atomic"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubecerts/kubecerts/plugins/certs/source"
+	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/duration"
+	"github.com/kubecerts/kubecerts/shared/exitcode"
+	"github.com/kubecerts/kubecerts/shared/expiry"
+	"github.com/kubecerts/kubecerts/shared/printing"
+)
+
+// Source names --source takes.
+const (
+	SourceKubeconfig = "kubeconfig"
+	SourceAPIServer  = "apiserver"
+	SourceEndpoint   = "endpoint"
+	SourceFile       = "file"
+	SourcePKIDir     = "pki-dir"
+	SourceK3sDir     = "k3s-dir"
+	SourceSecrets    = "secrets"
+	SourceCSR        = "csr"
+	SourceWebhooks   = "webhooks"
+	SourceConfigMaps = "configmaps"
+	// SourceCluster stands for the four in-cluster sources.
+	SourceCluster = "cluster"
+)
+
+var (
+	allSources     = []string{SourceKubeconfig, SourceAPIServer, SourceEndpoint, SourceFile, SourcePKIDir, SourceK3sDir, SourceSecrets, SourceCSR, SourceWebhooks, SourceConfigMaps, SourceCluster}
+	clusterSources = []string{SourceSecrets, SourceCSR, SourceWebhooks, SourceConfigMaps}
+)
+
+var (
+	checkLong = templates.LongDesc(`
+		Check every certificate a cluster depends on and report its expiry.
+
+		Plain "kubectl certs check" checks the current context: the certificates of its
+		kubeconfig entry (client certificate, CA bundle) and the chain its API server
+		serves, verified against that CA. --endpoint, --file, --pki-dir and --k3s-dir
+		check just those (no kubeconfig needed); --source picks sources by name and
+		then the flags configure them.
+
+		Status: EXPIRED, NOT_YET_VALID, CRITICAL (within --critical-within), WARNING
+		(within --warn-within), OK. Exit status: 0 all OK; 1 something could not be
+		read (listed under errors, the rest is still checked); 2 the worst is WARNING;
+		3 the worst is CRITICAL, EXPIRED or NOT_YET_VALID; the highest wins.`)
+
+	checkExample = templates.Examples(`
+		# Check the current context: kubeconfig credentials and the served certificate
+		kubectl certs check
+
+		# Check every context of the kubeconfig, each certificate once
+		kubectl certs check --all-contexts
+
+		# Check a kubeadm control-plane node, as kubeadm certs check-expiration does
+		kubectl certs check --pki-dir /etc/kubernetes/pki
+
+		# Check files and an endpoint; fail a CI job when anything expires within 30 days
+		kubectl certs check --file 'certs/*.pem' --endpoint registry.example:443 --critical-within 30d
+
+		# The certificates that expire within 60 days, as JSON for jq
+		kubectl certs check --expiring-within 60d -o json | jq -r '.certificates[] | [.location, .notAfter] | @tsv'`)
+)
+
+// CheckOptions is kubectl certs check.
+type CheckOptions struct {
+	Sources        []string
+	Endpoints      []string
+	Files          []string
+	PKIDir         string
+	KubeconfigDir  string
+	KubeletPKIDir  string
+	K3sDir         string
+	AllContexts    bool
+	Thresholds     expiry.Thresholds
+	SortBy         string
+	Statuses       []string
+	ExpiringWithin time.Duration
+
+	// In-cluster sources.
+	AllNamespaces  bool
+	LabelSelector  string
+	FieldSelector  string
+	ChunkSize      int64
+	AllSecretTypes bool
+	QPS            float32
+	Burst          int
+
+	PrintFlags *printing.PrintFlags
+	genericiooptions.IOStreams
+
+	factory  cmdutil.Factory
+	selected map[string]bool
+	contexts []source.Context
+	ctxErr   error
+	printer  printers.ResourcePrinter
+	now      func() time.Time
+	scope    *source.Scope
+	scopeErr error
+}
+
+// NewCheckOptions returns the defaults.
+func NewCheckOptions(streams genericiooptions.IOStreams) *CheckOptions {
+	return &CheckOptions{
+		PKIDir:        "/etc/kubernetes/pki",
+		KubeconfigDir: "/etc/kubernetes",
+		KubeletPKIDir: "/var/lib/kubelet/pki",
+		K3sDir:        "/var/lib/rancher/k3s",
+		Thresholds:    expiry.DefaultThresholds(),
+		SortBy:        source.SortByExpiry,
+		ChunkSize:     source.DefaultChunkSize,
+		QPS:           50,
+		Burst:         100,
+		PrintFlags:    printing.NewPrintFlags(),
+		IOStreams:     streams,
+		now:           time.Now,
+	}
+}
+
+// NewCmdCheck is kubectl certs check.
+func NewCmdCheck(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	return newCmdCheck(f, NewCheckOptions(streams))
+}
+
+func newCmdCheck(f cmdutil.Factory, o *CheckOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:                   "check [flags]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Check the expiry of every certificate the cluster depends on",
+		Long:                  checkLong,
+		Example:               checkExample,
+		Args:                  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(f, cmd); err != nil {
+				return err
+			}
+			if err := o.Validate(cmd); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringSliceVar(&o.Sources, "source", nil, "Sources to check, repeatable or comma-separated: "+strings.Join(allSources, ", ")+". Default: kubeconfig,apiserver, or the sources whose flags are given.")
+	fl.StringArrayVar(&o.Endpoints, "endpoint", nil, "A TLS endpoint to check, host:port or an https URL; repeatable.")
+	fl.StringArrayVar(&o.Files, "file", nil, "A certificate file or glob to check (PEM bundle, DER, base64, or a kubeconfig); repeatable.")
+	fl.StringVar(&o.PKIDir, "pki-dir", o.PKIDir, "A kubeadm PKI directory to check.")
+	fl.StringVar(&o.KubeconfigDir, "kubeconfig-dir", o.KubeconfigDir, "The directory of kubeadm's kubeconfig files (admin.conf, …), checked with the PKI directory.")
+	fl.StringVar(&o.KubeletPKIDir, "kubelet-pki-dir", o.KubeletPKIDir, "The kubelet's certificate directory, checked with the PKI directory when present.")
+	fl.StringVar(&o.K3sDir, "k3s-dir", o.K3sDir, "A k3s data directory to check.")
+	fl.BoolVar(&o.AllContexts, "all-contexts", false, "Check every context of the kubeconfig, each certificate reported once.")
+	o.Thresholds.AddFlags(fl)
+	fl.StringVar(&o.SortBy, "sort-by", o.SortBy, "Sort by expiry (soonest first) or location.")
+	fl.StringSliceVar(&o.Statuses, "status", nil, "Report only certificates with these statuses: OK, WARNING, CRITICAL, EXPIRED, NOT_YET_VALID.")
+	fl.Var(duration.NewValue(&o.ExpiringWithin), "expiring-within", "Report only certificates that expire within this time (expired ones included).")
+	fl.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "In-cluster sources: list across all namespaces (default: the context's namespace, or -n).")
+	fl.StringVarP(&o.LabelSelector, "selector", "l", "", "In-cluster sources: a label selector, as in kubectl get.")
+	fl.StringVar(&o.FieldSelector, "field-selector", "", "In-cluster sources: a field selector, as in kubectl get (secrets are also filtered on type=kubernetes.io/tls unless --all-secret-types).")
+	fl.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, "In-cluster sources: objects per LIST page; pages are processed one by one.")
+	fl.BoolVar(&o.AllSecretTypes, "all-secret-types", false, "Secrets: check every key of every Secret whose value holds PEM certificates, not only kubernetes.io/tls Secrets.")
+	fl.Float32Var(&o.QPS, "qps", o.QPS, "In-cluster sources: client-side limit of requests per second.")
+	fl.IntVar(&o.Burst, "burst", o.Burst, "In-cluster sources: client-side burst of requests above --qps.")
+	o.PrintFlags.AddFlags(cmd)
+	_ = cmd.RegisterFlagCompletionFunc("source", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return allSources, cobra.ShellCompDirectiveNoFileComp
+	})
+	_ = cmd.RegisterFlagCompletionFunc("sort-by", cobra.FixedCompletions([]string{source.SortByExpiry, source.SortByLocation}, cobra.ShellCompDirectiveNoFileComp))
+	_ = cmd.RegisterFlagCompletionFunc("pki-dir", cobra.FixedCompletions(nil, cobra.ShellCompDirectiveFilterDirs))
+	_ = cmd.RegisterFlagCompletionFunc("k3s-dir", cobra.FixedCompletions(nil, cobra.ShellCompDirectiveFilterDirs))
+	return cmd
+}
+
+// Complete decides which sources run and resolves the kubeconfig contexts
+// they need.
+func (o *CheckOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
+	o.factory = f
+	o.selected = map[string]bool{}
+	for _, s := range o.Sources {
+		for _, name := range strings.Split(s, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				o.selected[name] = true
+			}
+		}
+	}
+	if len(o.selected) == 0 {
+		fl := cmd.Flags()
+		if fl.Changed("endpoint") {
+			o.selected[SourceEndpoint] = true
+		}
+		if fl.Changed("file") {
+			o.selected[SourceFile] = true
+		}
+		if fl.Changed("pki-dir") || fl.Changed("kubeconfig-dir") || fl.Changed("kubelet-pki-dir") {
+			o.selected[SourcePKIDir] = true
+		}
+		if fl.Changed("k3s-dir") {
+			o.selected[SourceK3sDir] = true
+		}
+		if len(o.selected) == 0 {
+			o.selected[SourceKubeconfig] = true
+			o.selected[SourceAPIServer] = true
+		}
+	}
+	if o.AllContexts {
+		o.selected[SourceKubeconfig] = true
+		o.selected[SourceAPIServer] = true
+	}
+	if o.selected[SourceCluster] {
+		delete(o.selected, SourceCluster)
+		for _, name := range clusterSources {
+			o.selected[name] = true
+		}
+	}
+	var err error
+	if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
+		return err
+	}
+	if o.selected[SourceKubeconfig] || o.selected[SourceAPIServer] {
+		o.contexts, o.ctxErr = o.resolveContexts(f, cmd)
+	}
+	for _, name := range clusterSources {
+		if o.selected[name] {
+			o.scope, o.scopeErr = o.newScope(f)
+			break
+		}
+	}
+	return nil
+}
+
+// newScope makes the clients of the in-cluster sources: protobuf for the
+// built-in types, JSON for the dynamic client, the --qps and --burst limits.
+func (o *CheckOptions) newScope(f cmdutil.Factory) (*source.Scope, error) {
+	cfg, err := f.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	cfg = rest.CopyConfig(cfg)
+	cfg.QPS, cfg.Burst = o.QPS, o.Burst
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ContentType = runtime.ContentTypeProtobuf
+	cfg.AcceptContentTypes = runtime.ContentTypeProtobuf + "," + runtime.ContentTypeJSON
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ns, _, err := f.ToRawKubeConfigLoader().Namespace()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	return &source.Scope{
+		Client: client, Dynamic: dyn, Namespace: ns, AllNamespaces: o.AllNamespaces,
+		LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector, ChunkSize: o.ChunkSize,
+		Scanned: new(atomic.Int64),
+	}, nil
+}
+
+func (o *CheckOptions) resolveContexts(f cmdutil.Factory, cmd *cobra.Command) ([]source.Context, error) {
+	loader := f.ToRawKubeConfigLoader()
+	raw, err := loader.RawConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	if o.AllContexts {
+		names := make([]string, 0, len(raw.Contexts))
+		for n := range raw.Contexts {
+			names = append(names, n)
+		}
+		if len(names) == 0 {
+			return nil, fmt.Errorf("kubeconfig: no contexts")
+		}
+		sort.Strings(names)
+		var out []source.Context
+		var errs []string
+		for _, n := range names {
+			c, err := source.ResolveContexts(raw, n)
+			if err != nil {
+				errs = append(errs, err.Error())
+				continue
+			}
+			out = append(out, c...)
+		}
+		if len(errs) > 0 {
+			return out, fmt.Errorf("%s", strings.Join(errs, "; "))
+		}
+		return out, nil
+	}
+	name, _ := cmd.Flags().GetString("context")
+	server, _ := cmd.Flags().GetString("server")
+	if len(raw.Contexts) == 0 && server == "" {
+		return nil, fmt.Errorf("no kubeconfig found (KUBECONFIG, ~/.kube/config or --kubeconfig); to check files instead use --file, --pki-dir or --k3s-dir")
+	}
+	cfg, err := f.ToRESTConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	if name == "" {
+		name = raw.CurrentContext
+	}
+	c := source.Context{Name: "", Config: cfg}
+	if kctx := raw.Contexts[name]; kctx != nil {
+		c.ClusterName, c.UserName = kctx.Cluster, kctx.AuthInfo
+	}
+	if v, _ := cmd.Flags().GetString("cluster"); v != "" {
+		c.ClusterName = v
+	}
+	if v, _ := cmd.Flags().GetString("user"); v != "" {
+		c.UserName = v
+	}
+	return []source.Context{c}, nil
+}
+
+// Validate checks the flags before anything is read.
+func (o *CheckOptions) Validate(cmd *cobra.Command) error {
+	for name := range o.selected {
+		if !contains(allSources, name) {
+			return cli.UsageErrorf(cmd, "--source %q: unknown source; use one of: %s", name, strings.Join(allSources, ", "))
+		}
+	}
+	if o.selected[SourceEndpoint] && len(o.Endpoints) == 0 {
+		return cli.UsageErrorf(cmd, "--source endpoint needs at least one --endpoint")
+	}
+	if o.selected[SourceFile] && len(o.Files) == 0 {
+		return cli.UsageErrorf(cmd, "--source file needs at least one --file")
+	}
+	for _, e := range o.Endpoints {
+		if _, err := source.NormalizeEndpoint(e); err != nil {
+			return cli.UsageErrorf(cmd, "--endpoint: %v", err)
+		}
+	}
+	if o.ChunkSize < 0 {
+		return cli.UsageErrorf(cmd, "--chunk-size %d: must not be negative", o.ChunkSize)
+	}
+	if o.QPS <= 0 || o.Burst <= 0 {
+		return cli.UsageErrorf(cmd, "--qps and --burst must be positive")
+	}
+	if o.SortBy != source.SortByExpiry && o.SortBy != source.SortByLocation {
+		return cli.UsageErrorf(cmd, "--sort-by %q: use expiry or location", o.SortBy)
+	}
+	for _, s := range o.Statuses {
+		for _, st := range strings.Split(s, ",") {
+			if !isStatus(strings.ToUpper(strings.TrimSpace(st))) {
+				return cli.UsageErrorf(cmd, "--status %q: use OK, WARNING, CRITICAL, EXPIRED or NOT_YET_VALID", st)
+			}
+		}
+	}
+	if err := o.Thresholds.Validate(); err != nil {
+		return cli.UsageErrorf(cmd, "%v", err)
+	}
+	return nil
+}
+
+// Sources builds the selected sources.
+func (o *CheckOptions) sources() []source.Source {
+	var out []source.Source
+	for _, c := range o.contexts {
+		if o.selected[SourceKubeconfig] {
+			out = append(out, &source.Kubeconfig{Context: c})
+		}
+		if o.selected[SourceAPIServer] {
+			out = append(out, &source.APIServer{Context: c})
+		}
+	}
+	if o.selected[SourceEndpoint] {
+		for _, e := range o.Endpoints {
+			out = append(out, &source.Endpoint{Address: e, Timeout: o.requestTimeout()})
+		}
+	}
+	if o.selected[SourceFile] {
+		out = append(out, &source.Files{Patterns: o.Files})
+	}
+	if o.selected[SourcePKIDir] {
+		out = append(out, &source.PKIDir{Dir: o.PKIDir, KubeconfigDir: o.KubeconfigDir, KubeletPKIDir: o.KubeletPKIDir})
+	}
+	if o.selected[SourceK3sDir] {
+		out = append(out, &source.K3sDir{Dir: o.K3sDir})
+	}
+	if o.scope != nil {
+		if o.selected[SourceSecrets] {
+			out = append(out, &source.Secrets{Scope: o.scope, AllTypes: o.AllSecretTypes})
+		}
+		if o.selected[SourceCSR] {
+			out = append(out, &source.CSRs{Scope: o.scope})
+		}
+		if o.selected[SourceWebhooks] {
+			out = append(out, &source.Webhooks{Scope: o.scope})
+		}
+		if o.selected[SourceConfigMaps] {
+			out = append(out, &source.ConfigMaps{Scope: o.scope})
+		}
+	}
+	return out
+}
+
+// requestTimeout is --request-timeout when set, for endpoints that need no
+// kubeconfig.
+func (o *CheckOptions) requestTimeout() time.Duration {
+	if o.factory == nil {
+		return 0
+	}
+	if cfg, err := o.factory.ToRESTConfig(); err == nil {
+		return cfg.Timeout
+	}
+	return 0
+}
+
+// Run checks the sources, prints the report and returns the exit status.
+func (o *CheckOptions) Run(cmd *cobra.Command) error {
+	collector := source.NewCollector(o.now(), o.Thresholds, o.AllContexts)
+	if o.ctxErr != nil {
+		name := SourceKubeconfig
+		if !o.selected[SourceKubeconfig] {
+			name = SourceAPIServer
+		}
+		where := "current context"
+		if o.AllContexts {
+			where = "all contexts"
+		}
+		collector.Error(name, where, o.ctxErr)
+	}
+	if o.scopeErr != nil {
+		collector.Error("cluster", "current context", o.scopeErr)
+	}
+	stop := o.startProgress(collector)
+	source.Run(cmd.Context(), collector, o.sources()...)
+	stop()
+	report := collector.Report()
+	o.filter(report)
+	source.SortCertificates(report.Certificates, o.SortBy)
+	if err := o.printer.PrintObj(report, o.Out); err != nil {
+		return err
+	}
+	o.printDiagnostics(report)
+
+	statuses := make([]api.CertificateStatus, 0, len(report.Certificates))
+	for i := range report.Certificates {
+		statuses = append(statuses, report.Certificates[i].Status)
+	}
+	code := expiry.ExitCode(statuses...)
+	if len(report.Errors) > 0 {
+		code = exitcode.Max(code, exitcode.Error)
+	}
+	return exitcode.WithStatus(code, nil)
+}
+
+// filter applies --status and --expiring-within, and recounts the summary.
+func (o *CheckOptions) filter(r *api.CertificateReport) {
+	want := map[api.CertificateStatus]bool{}
+	for _, s := range o.Statuses {
+		for _, st := range strings.Split(s, ",") {
+			want[api.CertificateStatus(strings.ToUpper(strings.TrimSpace(st)))] = true
+		}
+	}
+	if len(want) == 0 && o.ExpiringWithin == 0 {
+		return
+	}
+	kept := r.Certificates[:0]
+	for _, c := range r.Certificates {
+		if len(want) > 0 && !want[c.Status] {
+			continue
+		}
+		if o.ExpiringWithin > 0 && time.Duration(c.ResidualSeconds)*time.Second > o.ExpiringWithin {
+			continue
+		}
+		kept = append(kept, c)
+	}
+	r.Certificates = kept
+	r.Summary = api.Summary{Errors: len(r.Errors)}
+	for i := range r.Certificates {
+		r.Summary.Add(r.Certificates[i].Status)
+	}
+}
+
+// printDiagnostics writes errors, and for people also notes and skipped
+// locations, to stderr; data stays on stdout.
+func (o *CheckOptions) printDiagnostics(r *api.CertificateReport) {
+	for _, e := range r.Errors {
+		fmt.Fprintf(o.ErrOut, "error: %s %s: %s\n", e.Source, e.Location, oneLine(e.Message))
+	}
+	if o.PrintFlags.Machine() {
+		return
+	}
+	if len(r.Certificates) == 0 {
+		fmt.Fprintln(o.ErrOut, "No certificates found.")
+	}
+	for _, c := range r.Certificates {
+		for _, n := range c.Notes {
+			fmt.Fprintf(o.ErrOut, "note: %s: %s\n", c.Location, n)
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(o.ErrOut, "note: %s\n", n)
+	}
+	for _, s := range r.Skipped {
+		fmt.Fprintf(o.ErrOut, "skipped: %s %s: %s\n", s.Source, s.Location, s.Reason)
+	}
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func isStatus(s string) bool {
+	for _, st := range api.Statuses {
+		if string(st) == s {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

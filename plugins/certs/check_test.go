@@ -1,0 +1,199 @@
+package certs
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	cmdtesting "k8s.io/kubectl/pkg/cmd/testing"
+
+	"github.com/kubecerts/kubecerts/shared/exitcode"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// fixedNow is when the golden reports are made: testdata/leaf.pem is OK then,
+// soon.pem CRITICAL and expired.pem EXPIRED.
+var fixedNow = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func runCheck(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	tf := cmdtesting.NewTestFactory()
+	defer tf.Cleanup()
+	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+	o := NewCheckOptions(streams)
+	o.now = func() time.Time { return fixedNow }
+	cmd := newCmdCheck(tf, o)
+	cmd.SetArgs(args)
+	cmd.SetOut(out)
+	cmd.SetErr(errOut)
+	cmd.SilenceErrors, cmd.SilenceUsage = true, true
+	err := cmd.Execute()
+	if err != nil && !exitcode.Silent(err) {
+		errOut.WriteString("error: " + err.Error() + "\n")
+	}
+	return exitcode.FromError(err), out.String(), errOut.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (go test -update creates it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
+	}
+}
+
+func TestCheckFilesGolden(t *testing.T) {
+	files := []string{"--file", "testdata/bundle.pem", "--file", "testdata/soon.pem", "--file", "testdata/expired.pem"}
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"check-files.table", nil},
+		{"check-files.wide", []string{"-o", "wide"}},
+		{"check-files.json", []string{"-o", "json"}},
+		{"check-files.yaml", []string{"-o", "yaml"}},
+		{"check-files.by-location", []string{"--sort-by", "location", "--no-headers"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, _ := runCheck(t, append(files, tt.args...)...)
+			if code != exitcode.Critical {
+				t.Errorf("exit status = %d, want 3 (an expired certificate)", code)
+			}
+			golden(t, tt.name, out)
+		})
+	}
+}
+
+func TestCheckExitStatus(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want int
+	}{
+		{"all ok", []string{"--file", "testdata/leaf.pem"}, 0},
+		{"warning", []string{"--file", "testdata/leaf.pem", "--warn-within", "400d", "--critical-within", "1d"}, 2},
+		{"critical", []string{"--file", "testdata/soon.pem"}, 3},
+		{"expired", []string{"--file", "testdata/expired.pem"}, 3},
+		{"error only", []string{"--file", "testdata/missing.pem"}, 1},
+		{"error and ok", []string{"--file", "testdata/missing.pem", "--file", "testdata/leaf.pem"}, 1},
+		{"error and critical: the highest wins", []string{"--file", "testdata/missing.pem", "--file", "testdata/soon.pem"}, 3},
+		{"filtered to OK only", []string{"--file", "testdata/*.pem", "--status", "ok"}, 0},
+		{"expiring within 2 days", []string{"--file", "testdata/*.pem", "--expiring-within", "2d", "-o", "name"}, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCheck(t, tt.args...)
+			if code != tt.want {
+				t.Errorf("exit status = %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tt.want, out, errOut)
+			}
+		})
+	}
+}
+
+func TestCheckFilters(t *testing.T) {
+	_, out, _ := runCheck(t, "--file", "testdata/*.pem", "--expiring-within", "2d", "-o", "jsonpath={range .certificates[*]}{.subject}{\"\\n\"}{end}")
+	if got := strings.Fields(out); len(got) != 2 || got[0] != "CN=expired,O=kubecerts" || got[1] != "CN=soon,O=kubecerts" {
+		t.Errorf("--expiring-within 2d = %v, want expired then soon", got)
+	}
+	_, out, _ = runCheck(t, "--file", "testdata/*.pem", "--status", "EXPIRED,CRITICAL", "-o", "jsonpath={.summary}")
+	if !strings.Contains(out, `"critical":1`) || !strings.Contains(out, `"expired":1`) || !strings.Contains(out, `"total":2`) {
+		t.Errorf("summary after --status = %s", out)
+	}
+}
+
+func TestCheckBadInput(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	leaf, _ := os.ReadFile("testdata/leaf.pem")
+	noRead := filepath.Join(dir, "noread")
+	if err := os.Mkdir(noRead, 0o000); err != nil {
+		t.Fatal(err)
+	}
+	inputs := map[string]string{
+		write("empty.pem", nil):                                               "empty",
+		write("key.pem", []byte(testKey)):                                     "only a PRIVATE KEY",
+		write("truncated.pem", leaf[:len(leaf)/2]):                            "truncated",
+		write("badb64.pem", bytes.Replace(leaf, []byte("M"), []byte("!"), 3)): "malformed",
+		write("binary.bin", []byte{0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0}):    "binary data",
+		write("text.txt", []byte("not a certificate\n")):                      "no -----BEGIN line",
+		filepath.Join(noRead, "*"):                                            "",
+	}
+	args := []string{"--file", "testdata/leaf.pem"}
+	for p := range inputs {
+		args = append(args, "--file", p)
+	}
+	code, out, errOut := runCheck(t, append(args, "-o", "json")...)
+	if code != exitcode.Error {
+		t.Errorf("exit status = %d, want 1", code)
+	}
+	if !strings.Contains(out, "CN=leaf,O=kubecerts") {
+		t.Errorf("the good file was not reported:\n%s", out)
+	}
+	for p, want := range inputs {
+		line := ""
+		for _, l := range strings.Split(errOut, "\n") {
+			if strings.Contains(l, p) {
+				line = l
+			}
+		}
+		if line == "" || !strings.Contains(line, want) {
+			t.Errorf("no error line naming %s with %q in:\n%s", p, want, errOut)
+		}
+	}
+	for _, s := range []string{out, errOut} {
+		if strings.Contains(s, "PRIVATE KEY-----") || strings.Contains(s, "MIG") || strings.Contains(s, "panic") {
+			t.Errorf("output leaks key material or panics:\n%s", s)
+		}
+	}
+}
+
+func TestCheckUsageErrors(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--source", "bogus"}, `--source "bogus": unknown source`},
+		{[]string{"--source", "endpoint"}, "--source endpoint needs at least one --endpoint"},
+		{[]string{"--endpoint", "ftp://x"}, `scheme "ftp" is not https`},
+		{[]string{"--file", "x", "--sort-by", "name"}, `--sort-by "name"`},
+		{[]string{"--file", "x", "--status", "BAD"}, `--status "BAD"`},
+		{[]string{"--file", "x", "--warn-within", "1d"}, "--critical-within (7d) must not be longer than --warn-within (1d)"},
+		{[]string{"--file", "x", "--warn-within", "soon"}, `invalid duration "soon"`},
+		{[]string{"--file", "x", "-o", "xml"}, `--output "xml"`},
+		{[]string{"extra-arg"}, "unknown command"},
+	} {
+		code, _, errOut := runCheck(t, tt.args...)
+		if code != 1 || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", tt.args, code, errOut, tt.want)
+		}
+	}
+}
+
+// testKey is a throwaway EC key that must never be echoed.
+const testKey = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgVcB/UNPxalR9zDYA
+jQIfjojUDiQuGnSJrFEEzZPT/92hRANCAASc7UJtgnF/abqWM60T3XwJ+YhbqRDF
+PsTMFVEiGEiV3dN0BdvYSMeqfBoRtPJRAuyvFgQYqm+WDwZDTRMGXBWF
+-----END PRIVATE KEY-----
+`

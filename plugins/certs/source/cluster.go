@@ -1,0 +1,163 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/pager"
+)
+
+// DefaultChunkSize is how many objects one LIST page holds, as in kubectl.
+const DefaultChunkSize = 500
+
+// Scope is what the in-cluster sources share: the clients, the namespaces
+// and selectors to list, the page size, and a counter for progress.
+type Scope struct {
+	Client  kubernetes.Interface
+	Dynamic dynamic.Interface
+	// Namespace to list; ignored with AllNamespaces.
+	Namespace     string
+	AllNamespaces bool
+	LabelSelector string
+	FieldSelector string
+	ChunkSize     int64
+	// Scanned counts objects listed, for a progress indicator; may be nil.
+	Scanned *atomic.Int64
+}
+
+// namespaceScope is what to list in: "" for all namespaces.
+func (s *Scope) namespaceScope() string {
+	if s.AllNamespaces {
+		return metav1.NamespaceAll
+	}
+	return s.Namespace
+}
+
+func (s *Scope) chunkSize() int64 {
+	if s.ChunkSize <= 0 {
+		return DefaultChunkSize
+	}
+	return s.ChunkSize
+}
+
+func (s *Scope) count(n int) {
+	if s.Scanned != nil {
+		s.Scanned.Add(int64(n))
+	}
+}
+
+// listFunc lists one page of a resource in a namespace ("" = all).
+type listFunc func(ctx context.Context, namespace string, opts metav1.ListOptions) (runtime.Object, error)
+
+// each lists resource page by page in the scope's namespace (or all) and
+// calls fn for every item, so that no more than a few pages are in memory
+// at once. When listing across all namespaces is forbidden, it lists the
+// namespaces the user may list and each of them, so that one forbidden
+// namespace is one error and the rest is still read. Errors go to sink.
+func (s *Scope) each(ctx context.Context, sink Sink, source, resource string, namespaced bool, list listFunc, opts metav1.ListOptions, fn func(runtime.Object)) {
+	ns := ""
+	if namespaced {
+		ns = s.namespaceScope()
+	}
+	err := s.eachIn(ctx, ns, list, opts, fn)
+	if err == nil {
+		return
+	}
+	if namespaced && ns == metav1.NamespaceAll && apierrors.IsForbidden(err) {
+		s.eachNamespace(ctx, sink, source, resource, list, opts, fn)
+		return
+	}
+	sink.Error(source, where(resource, ns, namespaced), describeAPIError(err, "list", resource, ns, namespaced))
+}
+
+func (s *Scope) eachIn(ctx context.Context, ns string, list listFunc, opts metav1.ListOptions, fn func(runtime.Object)) error {
+	p := pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		obj, err := list(ctx, ns, o)
+		if err == nil {
+			if items, lerr := meta.ExtractList(obj); lerr == nil {
+				s.count(len(items))
+			}
+		}
+		return obj, err
+	})
+	p.PageSize = s.chunkSize()
+	p.PageBufferSize = 2
+	opts.Limit = s.chunkSize()
+	return p.EachListItem(ctx, opts, func(obj runtime.Object) error {
+		fn(obj)
+		return nil
+	})
+}
+
+// eachNamespace is the fallback when a cluster-wide list is forbidden.
+func (s *Scope) eachNamespace(ctx context.Context, sink Sink, source, resource string, list listFunc, opts metav1.ListOptions, fn func(runtime.Object)) {
+	var names []string
+	err := s.eachIn(ctx, "", func(ctx context.Context, _ string, o metav1.ListOptions) (runtime.Object, error) {
+		return s.Client.CoreV1().Namespaces().List(ctx, o)
+	}, metav1.ListOptions{}, func(obj runtime.Object) {
+		if m, err := meta.Accessor(obj); err == nil {
+			names = append(names, m.GetName())
+		}
+	})
+	if err != nil {
+		sink.Error(source, "all namespaces", fmt.Errorf("listing %s across all namespaces is forbidden, and so is listing the namespaces to go one by one: %v", resource, describeAPIError(err, "list", "namespaces", "", false)))
+		return
+	}
+	var mu sync.Mutex // fn is not assumed to be safe for concurrent use
+	work := make(chan string)
+	var wg sync.WaitGroup
+	for i := 0; i < 4; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ns := range work {
+				err := s.eachIn(ctx, ns, list, opts, func(obj runtime.Object) {
+					mu.Lock()
+					defer mu.Unlock()
+					fn(obj)
+				})
+				if err != nil {
+					sink.Error(source, where(resource, ns, true), describeAPIError(err, "list", resource, ns, true))
+				}
+			}
+		}()
+	}
+	for _, ns := range names {
+		work <- ns
+	}
+	close(work)
+	wg.Wait()
+}
+
+func where(resource, ns string, namespaced bool) string {
+	switch {
+	case !namespaced:
+		return resource
+	case ns == "":
+		return resource + " in all namespaces"
+	}
+	return resource + " in namespace " + ns
+}
+
+// describeAPIError spells out a missing permission: the verb, resource and
+// namespace to grant.
+func describeAPIError(err error, verb, resource, ns string, namespaced bool) error {
+	if !apierrors.IsForbidden(err) {
+		return err
+	}
+	scope := "cluster-wide"
+	if namespaced && ns != "" {
+		scope = "in namespace " + ns
+	} else if namespaced {
+		scope = "in all namespaces"
+	}
+	return fmt.Errorf("forbidden: missing permission to %s %s %s (RBAC: verb %q, resource %q): %v", verb, resource, scope, verb, resource, err)
+}

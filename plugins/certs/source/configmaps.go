@@ -1,0 +1,45 @@
+package source
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+)
+
+// ConfigMaps reports the PEM certificates held in ConfigMaps' data:
+// kube-root-ca.crt in every namespace, cluster-info in kube-public,
+// extension-apiserver-authentication in kube-system, and any other.
+type ConfigMaps struct {
+	Scope *Scope
+}
+
+// Name implements Source.
+func (c *ConfigMaps) Name() string { return "configmaps" }
+
+// Collect implements Source.
+func (c *ConfigMaps) Collect(ctx context.Context, sink Sink) {
+	opts := metav1.ListOptions{LabelSelector: c.Scope.LabelSelector, FieldSelector: c.Scope.FieldSelector}
+	list := func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
+		return c.Scope.Client.CoreV1().ConfigMaps(ns).List(ctx, o)
+	}
+	c.Scope.each(ctx, sink, c.Name(), "configmaps", true, list, opts, func(obj runtime.Object) {
+		cm, ok := obj.(*corev1.ConfigMap)
+		if !ok {
+			return
+		}
+		keys := make([]string, 0, len(cm.Data))
+		for k, v := range cm.Data {
+			if holdsPEMCertificate([]byte(v)) {
+				keys = append(keys, k)
+			}
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			reportBytes(c.Name(), fmt.Sprintf("configmap/%s/%s/%s", cm.Namespace, cm.Name, k), []byte(cm.Data[k]), sink)
+		}
+	})
+}

@@ -1,0 +1,98 @@
+package source
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubecerts/kubecerts/shared/certificate"
+)
+
+// Secrets reports the certificates of Secrets: tls.crt and ca.crt of
+// kubernetes.io/tls Secrets (filtered on the server), or with AllTypes every
+// key of every Secret whose value holds PEM certificates. Private keys are
+// never decoded, kept or printed.
+type Secrets struct {
+	Scope    *Scope
+	AllTypes bool
+}
+
+// Name implements Source.
+func (s *Secrets) Name() string { return "secrets" }
+
+// TLSSecretFieldSelector filters kubernetes.io/tls Secrets on the server.
+const TLSSecretFieldSelector = "type=" + string(corev1.SecretTypeTLS)
+
+// Collect implements Source.
+func (s *Secrets) Collect(ctx context.Context, sink Sink) {
+	opts := metav1.ListOptions{LabelSelector: s.Scope.LabelSelector, FieldSelector: s.Scope.FieldSelector}
+	if !s.AllTypes {
+		opts.FieldSelector = joinSelectors(TLSSecretFieldSelector, s.Scope.FieldSelector)
+	}
+	list := func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
+		return s.Scope.Client.CoreV1().Secrets(ns).List(ctx, o)
+	}
+	s.Scope.each(ctx, sink, s.Name(), "secrets", true, list, opts, func(obj runtime.Object) {
+		if secret, ok := obj.(*corev1.Secret); ok {
+			s.secret(secret, sink)
+		}
+	})
+}
+
+func (s *Secrets) secret(secret *corev1.Secret, sink Sink) {
+	keys := make([]string, 0, len(secret.Data))
+	for k := range secret.Data {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, key := range keys {
+		value := secret.Data[key]
+		isTLSKey := secret.Type == corev1.SecretTypeTLS && (key == corev1.TLSCertKey || key == corev1.ServiceAccountRootCAKey)
+		if !isTLSKey && !(s.AllTypes && holdsPEMCertificate(value)) {
+			continue
+		}
+		loc := fmt.Sprintf("secret/%s/%s/%s", secret.Namespace, secret.Name, key)
+		reportBytes(s.Name(), loc, value, sink)
+	}
+}
+
+// holdsPEMCertificate is a cheap test for a value worth parsing; a value
+// holding only a private key is never decoded.
+func holdsPEMCertificate(v []byte) bool {
+	return bytes.Contains(v, []byte("-----BEGIN CERTIFICATE-----")) || bytes.Contains(v, []byte("-----BEGIN TRUSTED CERTIFICATE-----"))
+}
+
+// reportBytes parses one stored value and reports its certificates (every
+// one of a chain, with its index) or the error, at loc.
+func reportBytes(source, loc string, value []byte, sink Sink) {
+	b, err := certificate.Parse(value)
+	if err != nil {
+		sink.Error(source, loc, err)
+		if b == nil {
+			return
+		}
+	}
+	for i, c := range b.Certificates {
+		l := loc
+		if len(b.Certificates) > 1 {
+			l = fmt.Sprintf("%s [%d]", loc, i)
+		}
+		sink.Found(source, Found{Cert: c, Location: l, Notes: b.Notes()})
+	}
+}
+
+func joinSelectors(selectors ...string) string {
+	var parts []string
+	for _, s := range selectors {
+		if s = strings.TrimSpace(s); s != "" {
+			parts = append(parts, s)
+		}
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,277 @@
+package source
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubecerts/kubecerts/shared/certificate/certtest"
+	"github.com/kubecerts/kubecerts/shared/expiry"
+)
+
+// recorder is a Sink that keeps everything for assertions.
+type recorder struct{ *Collector }
+
+func newRecorder() recorder {
+	return recorder{NewCollector(time.Now(), expiry.DefaultThresholds(), false)}
+}
+
+// tlsServer serves leaf (signed by ca) on loopback.
+func tlsServer(t *testing.T, leaf, ca *certtest.Cert) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{
+		Certificate: [][]byte{leaf.Cert.Raw, ca.Cert.Raw},
+		PrivateKey:  leaf.Key,
+	}}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func pool(c *certtest.Cert) *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(c.Cert)
+	return p
+}
+
+func TestProbeReportsTheChainAndVerifies(t *testing.T) {
+	ca := certtest.CA(t, "cluster-ca")
+	leaf := certtest.New(t, certtest.Template{CommonName: "kube-apiserver", IPs: []net.IP{net.ParseIP("127.0.0.1")}}, ca)
+	srv := tlsServer(t, leaf, ca)
+
+	res, err := (&Probe{URL: srv.URL, Roots: pool(ca), Timeout: 5 * time.Second}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Chain) != 2 || !res.Chain[0].Equal(leaf.Cert) || !res.Chain[1].Equal(ca.Cert) {
+		t.Fatalf("chain = %d certificates, want leaf then CA", len(res.Chain))
+	}
+	if !res.Verified || res.ServerName != "127.0.0.1" {
+		t.Errorf("verified = %v (%v), server name %q", res.Verified, res.VerifyError, res.ServerName)
+	}
+
+	// A kubeconfig left with another CA: still reported, verified false, with the hint.
+	other := certtest.CA(t, "new-ca")
+	res, err = (&Probe{URL: srv.URL, Roots: pool(other), Timeout: 5 * time.Second}).Run(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Verified || !strings.Contains(res.VerifyError.Error(), "unknown authority") {
+		t.Fatalf("verified = %v, error %v; want unknown authority", res.Verified, res.VerifyError)
+	}
+	rec := newRecorder()
+	ReportProbe("apiserver", "", res, rec)
+	r := rec.Report()
+	if len(r.Certificates) != 2 {
+		t.Fatalf("reported %d certificates", len(r.Certificates))
+	}
+	for _, c := range r.Certificates {
+		if c.Chain == nil || c.Chain.Verified || c.Chain.VerifyError == "" {
+			t.Errorf("%s: chain info %+v", c.Location, c.Chain)
+		}
+		if c.Chain.Position == 0 && (len(c.Notes) != 1 || !strings.Contains(c.Notes[0], "refresh the credentials")) {
+			t.Errorf("leaf notes = %v, want the refresh hint", c.Notes)
+		}
+	}
+	if !strings.HasSuffix(r.Certificates[0].Location, "[0]") && !strings.HasSuffix(r.Certificates[1].Location, "[0]") {
+		t.Errorf("no chain position in locations: %s, %s", r.Certificates[0].Location, r.Certificates[1].Location)
+	}
+}
+
+func TestProbeServerNameOverride(t *testing.T) {
+	ca := certtest.CA(t, "ca")
+	leaf := certtest.New(t, certtest.Template{CommonName: "api", DNSNames: []string{"api.internal"}}, ca)
+	srv := tlsServer(t, leaf, ca)
+	res, err := (&Probe{URL: srv.URL, ServerName: "api.internal", Roots: pool(ca), Timeout: 5 * time.Second}).Run(context.Background())
+	if err != nil || !res.Verified {
+		t.Fatalf("with tls-server-name: %v, verified %v (%v)", err, res != nil && res.Verified, res)
+	}
+	res, err = (&Probe{URL: srv.URL, Roots: pool(ca), Timeout: 5 * time.Second}).Run(context.Background())
+	if err != nil || res.Verified {
+		t.Fatalf("without tls-server-name the IP is not in the SANs: %v, verified %v", err, res.Verified)
+	}
+}
+
+func TestProbeFailures(t *testing.T) {
+	// A listener that accepts and never answers.
+	silent, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	go func() {
+		for {
+			c, err := silent.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	// A listener that speaks plain HTTP.
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "hello") }))
+	defer plain.Close()
+	// A port with no listener.
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	closedAddr := closed.Addr().String()
+	closed.Close()
+
+	tests := []struct {
+		name, url, want string
+	}{
+		{"accepts and never answers", silent.Addr().String(), "no TLS handshake within 500ms"},
+		{"not TLS", strings.TrimPrefix(plain.URL, "http://"), "does not speak TLS"},
+		{"refused", closedAddr, "connection refused"},
+		{"bad scheme", "http://example.com", `scheme "http" is not https`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := (&Probe{URL: tt.url, Timeout: 500 * time.Millisecond}).Run(context.Background())
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("error = %v, want containing %q", err, tt.want)
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Errorf("took %v, the timeout is 500ms", time.Since(start))
+			}
+		})
+	}
+}
+
+func TestNormalizeEndpoint(t *testing.T) {
+	for in, want := range map[string]string{
+		"example.com":             "https://example.com:443",
+		"example.com:6443":        "https://example.com:6443",
+		"https://10.0.0.1":        "https://10.0.0.1:443",
+		"https://[::1]:6443/path": "https://[::1]:6443/path",
+	} {
+		u, err := NormalizeEndpoint(in)
+		if err != nil || u.String() != want {
+			t.Errorf("NormalizeEndpoint(%q) = %v, %v; want %s", in, u, err, want)
+		}
+	}
+	for _, bad := range []string{"", "ftp://x", "https://"} {
+		if _, err := NormalizeEndpoint(bad); err == nil {
+			t.Errorf("NormalizeEndpoint(%q) accepted", bad)
+		}
+	}
+}
+
+func write(t *testing.T, dir, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestFiles(t *testing.T) {
+	dir := t.TempDir()
+	ca := certtest.CA(t, "ca")
+	leaf := certtest.New(t, certtest.Template{CommonName: "leaf"}, ca)
+	write(t, dir, "certs/a.pem", append(leaf.PEM(), ca.PEM()...))
+	write(t, dir, "certs/b.crt", []byte(base64.StdEncoding.EncodeToString(ca.PEM())))
+	write(t, dir, "certs/c.der", leaf.Cert.Raw)
+	write(t, dir, "certs/with-key.pem", append(leaf.KeyPEM(t), leaf.PEM()...))
+	write(t, dir, "certs/empty.pem", nil)
+	kubeconfig := write(t, dir, "kubeconfig", []byte(`apiVersion: v1
+kind: Config
+clusters:
+- name: c1
+  cluster:
+    server: https://127.0.0.1:6443
+    certificate-authority-data: `+base64.StdEncoding.EncodeToString(ca.PEM())+`
+users:
+- name: good
+  user:
+    client-certificate-data: `+base64.StdEncoding.EncodeToString(leaf.PEM())+`
+- name: broken
+  user:
+    client-certificate-data: `+base64.StdEncoding.EncodeToString([]byte("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n"))+`
+contexts:
+- name: ctx
+  context: {cluster: c1, user: good}
+current-context: ctx
+`))
+	rec := newRecorder()
+	(&Files{Patterns: []string{filepath.Join(dir, "certs", "*"), kubeconfig, filepath.Join(dir, "nothing-*.pem"), filepath.Join(dir, "certs")}}).Collect(context.Background(), rec)
+	r := rec.Report()
+
+	locs := map[string]bool{}
+	for _, c := range r.Certificates {
+		locs[strings.TrimPrefix(c.Location, dir+"/")] = true
+	}
+	for _, want := range []string{"certs/a.pem [0]", "certs/a.pem [1]", "certs/b.crt", "certs/c.der", "certs/with-key.pem",
+		"kubeconfig (user good) client-certificate-data", "kubeconfig (cluster c1) certificate-authority-data"} {
+		if !locs[want] {
+			t.Errorf("missing %q in %v", want, locs)
+		}
+	}
+	errs := map[string]string{}
+	for _, e := range r.Errors {
+		errs[strings.TrimPrefix(e.Location, dir+"/")] = e.Message
+	}
+	for loc, want := range map[string]string{
+		"certs/empty.pem":          "empty",
+		"kubeconfig (user broken)": "client-certificate-data: PEM block 1",
+		"nothing-*.pem":            "no files match",
+		"certs":                    "is a directory",
+	} {
+		if !strings.Contains(errs[loc], want) {
+			t.Errorf("error for %s = %q, want containing %q (all: %v)", loc, errs[loc], want, errs)
+		}
+	}
+	for _, c := range r.Certificates {
+		if strings.HasSuffix(c.Location, "b.crt") && (len(c.Notes) == 0 || !strings.Contains(c.Notes[0], "base64")) {
+			t.Errorf("b.crt notes = %v, want the base64 note", c.Notes)
+		}
+		if strings.HasSuffix(c.Location, "with-key.pem") && !strings.Contains(strings.Join(c.Notes, " "), "PRIVATE KEY (PEM block 1), not read") {
+			t.Errorf("with-key.pem notes = %v", c.Notes)
+		}
+	}
+}
+
+func TestCollectorDedupAndServedVsDisk(t *testing.T) {
+	ca := certtest.CA(t, "ca")
+	old := certtest.New(t, certtest.Template{CommonName: "kube-apiserver", DNSNames: []string{"kubernetes"}, NotAfter: time.Now().Add(48 * time.Hour)}, ca)
+	renewed := certtest.New(t, certtest.Template{CommonName: "kube-apiserver", DNSNames: []string{"kubernetes"}}, ca)
+
+	c := NewCollector(time.Now(), expiry.DefaultThresholds(), true)
+	c.Found("kubeconfig", Found{Cert: ca.Cert, Location: "context/a cluster/a"})
+	c.Found("kubeconfig", Found{Cert: ca.Cert, Location: "context/b cluster/b"})
+	c.Found("kubeconfig", Found{Cert: ca.Cert, Location: "context/b cluster/b"})
+	c.Found("pki-dir", Found{Cert: renewed.Cert, Location: "/etc/kubernetes/pki/apiserver.crt", Name: "apiserver"})
+	ReportProbe("apiserver", "", &ProbeResult{Endpoint: "https://10.0.0.1:6443", Chain: []*x509.Certificate{old.Cert}, Verified: true}, c)
+	r := c.Report()
+	if r.Summary.Total != 3 {
+		t.Fatalf("total = %d, want 3 (the CA once)", r.Summary.Total)
+	}
+	var caEntry = r.Certificates[len(r.Certificates)-1]
+	if caEntry.Location != "context/a cluster/a" || len(caEntry.AlsoAt) != 1 || caEntry.AlsoAt[0] != "kubeconfig context/b cluster/b" {
+		t.Errorf("CA entry = %s also at %v", caEntry.Location, caEntry.AlsoAt)
+	}
+	if r.Certificates[0].Source != "apiserver" {
+		t.Errorf("not sorted by expiry: first is %s", r.Certificates[0].Location)
+	}
+	if len(r.Notes) != 1 || !strings.Contains(r.Notes[0], "still serves the old one; restart kube-apiserver") {
+		t.Errorf("notes = %v", r.Notes)
+	}
+	if r.Summary.Critical != 1 || r.Summary.OK != 2 {
+		t.Errorf("summary = %+v", r.Summary)
+	}
+}

@@ -1,0 +1,224 @@
+package source
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+)
+
+// DefaultEndpointTimeout bounds a TLS probe when --request-timeout is unset.
+const DefaultEndpointTimeout = 10 * time.Second
+
+// Probe is a TLS handshake with a server to see the certificates it
+// presents, as `curl -kv` shows them, and whether they verify.
+type Probe struct {
+	// URL is https://host[:port][/path]; a bare host:port is taken as https.
+	URL string
+	// ServerName overrides the name sent as SNI and verified (a kubeconfig's
+	// tls-server-name); by default the URL's host.
+	ServerName string
+	// Roots to verify against; nil means the system roots.
+	Roots *x509.CertPool
+	// Proxy picks the proxy for a request, as http.Transport.Proxy does
+	// (a kubeconfig's proxy-url, or HTTPS_PROXY from the environment).
+	Proxy func(*http.Request) (*url.URL, error)
+	// Timeout bounds the whole probe.
+	Timeout time.Duration
+}
+
+// ProbeResult is what the server presented.
+type ProbeResult struct {
+	Endpoint    string
+	ServerName  string
+	Chain       []*x509.Certificate
+	Verified    bool
+	VerifyError error
+}
+
+// NormalizeEndpoint turns host:port, host or an https URL into an https URL
+// with a port, refusing other schemes.
+func NormalizeEndpoint(s string) (*url.URL, error) {
+	raw := strings.TrimSpace(s)
+	if raw == "" {
+		return nil, fmt.Errorf("empty endpoint")
+	}
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("endpoint %q: %v", s, err)
+	}
+	if u.Scheme != "https" {
+		return nil, fmt.Errorf("endpoint %q: scheme %q is not https", s, u.Scheme)
+	}
+	if u.Hostname() == "" {
+		return nil, fmt.Errorf("endpoint %q: no host", s)
+	}
+	if u.Port() == "" {
+		u.Host = net.JoinHostPort(u.Hostname(), "443")
+	}
+	return u, nil
+}
+
+// Run connects, completes a TLS handshake without verifying, and verifies
+// the presented chain afterwards, so that a chain that does not verify is
+// still reported. It goes through the proxy when one is set, as kubectl
+// would. An HTTP request follows the handshake only because proxies and
+// HTTP/2 need one; its answer is not waited for.
+func (p *Probe) Run(ctx context.Context) (*ProbeResult, error) {
+	u, err := NormalizeEndpoint(p.URL)
+	if err != nil {
+		return nil, err
+	}
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = DefaultEndpointTimeout
+	}
+	serverName := p.ServerName
+	if serverName == "" {
+		serverName = u.Hostname()
+	}
+	res := &ProbeResult{Endpoint: u.String(), ServerName: serverName}
+
+	var once sync.Once
+	var state *tls.ConnectionState
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	handshakeDone := make(chan struct{})
+	tlsConfig := &tls.Config{
+		ServerName:         serverName,
+		InsecureSkipVerify: true, // verified below, against the kubeconfig's roots
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			// An https proxy's own handshake is not the server's. No SNI is
+			// sent for an IP address, so an empty name stands for it.
+			if cs.ServerName != serverName && (cs.ServerName != "" || net.ParseIP(serverName) == nil) {
+				return nil
+			}
+			once.Do(func() {
+				c := cs
+				state = &c
+				close(handshakeDone)
+			})
+			return nil
+		},
+	}
+	proxy := p.Proxy
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment
+	}
+	transport := &http.Transport{
+		Proxy:               proxy,
+		TLSClientConfig:     tlsConfig,
+		TLSHandshakeTimeout: timeout,
+		DisableKeepAlives:   true,
+		ForceAttemptHTTP2:   false,
+	}
+	defer transport.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.Scheme+"://"+u.Host+"/readyz", nil)
+	if err != nil {
+		return nil, err
+	}
+	errc := make(chan error, 1)
+	go func() {
+		resp, err := transport.RoundTrip(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		errc <- err
+	}()
+	select {
+	case <-handshakeDone:
+		cancel() // the certificates are what we came for
+		<-errc
+	case err := <-errc:
+		select {
+		case <-handshakeDone:
+		default:
+			if err == nil {
+				return nil, fmt.Errorf("the connection ended without a TLS handshake")
+			}
+			return nil, describeProbeError(timeout, ctx, err)
+		}
+	}
+	res.Chain = state.PeerCertificates
+	if len(res.Chain) == 0 {
+		return nil, fmt.Errorf("the server presented no certificate")
+	}
+	res.VerifyError = verifyChain(res.Chain, p.Roots, serverName)
+	res.Verified = res.VerifyError == nil
+	return res, nil
+}
+
+func verifyChain(chain []*x509.Certificate, roots *x509.CertPool, serverName string) error {
+	inter := x509.NewCertPool()
+	for _, c := range chain[1:] {
+		inter.AddCert(c)
+	}
+	_, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: serverName})
+	return err
+}
+
+// describeProbeError says why no handshake happened; the caller names the
+// endpoint.
+func describeProbeError(timeout time.Duration, ctx context.Context, err error) error {
+	var recErr tls.RecordHeaderError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &recErr), strings.Contains(err.Error(), "first record does not look like a TLS handshake"):
+		return fmt.Errorf("does not speak TLS (the first bytes it sent are not a TLS handshake)")
+	case errors.Is(ctx.Err(), context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return fmt.Errorf("no TLS handshake within %s", timeout)
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) {
+		return opErr.Err
+	}
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		return urlErr.Err
+	}
+	return err
+}
+
+// ReportProbe reports each certificate of the chain with its position and
+// the verdict on the chain, at locations "<prefix><endpoint> [<position>]";
+// when it does not verify, a note on the server's certificate says what that
+// usually means.
+func ReportProbe(source, prefix string, res *ProbeResult, sink Sink) {
+	for i, c := range res.Chain {
+		info := &api.ChainInfo{Endpoint: res.Endpoint, ServerName: res.ServerName, Position: i, Verified: res.Verified}
+		f := Found{Cert: c, Location: fmt.Sprintf("%s%s [%d]", prefix, res.Endpoint, i), Chain: info}
+		if !res.Verified {
+			info.VerifyError = res.VerifyError.Error()
+			if i == 0 {
+				f.Notes = append(f.Notes, verifyHint(res.VerifyError))
+			}
+		}
+		sink.Found(source, f)
+	}
+}
+
+func verifyHint(err error) string {
+	var unknown x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	switch {
+	case errors.As(err, &unknown):
+		return "the chain does not verify against the CA the kubeconfig trusts (x509: certificate signed by unknown authority): " +
+			"the cluster's CA was probably rotated; refresh the credentials (e.g. az aks get-credentials --overwrite-existing, " +
+			"or kubectl rotate kubeconfig --add-ca NEW-CA.crt during a rotation)"
+	case errors.As(err, &hostErr):
+		return "the certificate is not valid for the server name: check the kubeconfig's server URL or tls-server-name"
+	}
+	return "the chain does not verify: " + err.Error()
+}
