@@ -1,0 +1,62 @@
+package atomicfile
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestWrite(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "ca.key")
+	if err := os.WriteFile(p, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(p, []byte("new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(p)
+	st, _ := os.Stat(p)
+	if string(got) != "new" || st.Mode().Perm() != 0o600 {
+		t.Errorf("content %q mode %v", got, st.Mode().Perm())
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		t.Errorf("temporary files left: %v", entries)
+	}
+	if err := Write(filepath.Join(dir, "missing", "x"), []byte("x"), 0o600); err == nil {
+		t.Error("write into a missing directory succeeded")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("a failed write left files: %v", entries)
+	}
+}
+
+func TestBackup(t *testing.T) {
+	root := filepath.Join(t.TempDir(), "pki")
+	if err := os.MkdirAll(filepath.Join(root, "etcd"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	key := filepath.Join(root, "etcd", "server.key")
+	if err := os.WriteFile(key, []byte("secret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b := NewBackupDir(root, time.Date(2026, 11, 23, 1, 2, 3, 0, time.UTC))
+	if filepath.Base(b.Dir) != "pki-backup-20261123T010203Z" {
+		t.Errorf("backup dir = %s", b.Dir)
+	}
+	if err := b.Save(key); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Save(filepath.Join(root, "absent.crt")); err != nil {
+		t.Errorf("saving a missing file: %v", err)
+	}
+	copyPath := filepath.Join(b.Dir, "etcd", "server.key")
+	got, err := os.ReadFile(copyPath)
+	st, _ := os.Stat(copyPath)
+	dst, _ := os.Stat(filepath.Dir(copyPath))
+	if err != nil || string(got) != "secret" || st.Mode().Perm() != 0o600 || dst.Mode().Perm() != 0o700 {
+		t.Errorf("backup = %q %v, mode %v, dir mode %v", got, err, st.Mode().Perm(), dst.Mode().Perm())
+	}
+}
