@@ -2,14 +2,16 @@ package certs
 
 import (
 	"fmt"
-	"sync/atomic"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
+	"github.com/kubecerts/kubecerts/shared/tlsprobe"
+
 	"github.com/spf13/cobra"
-	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -343,7 +345,7 @@ func (o *CheckOptions) Validate(cmd *cobra.Command) error {
 		return cli.UsageErrorf(cmd, "--source file needs at least one --file")
 	}
 	for _, e := range o.Endpoints {
-		if _, err := source.NormalizeEndpoint(e); err != nil {
+		if _, err := tlsprobe.NormalizeEndpoint(e); err != nil {
 			return cli.UsageErrorf(cmd, "--endpoint: %v", err)
 		}
 	}

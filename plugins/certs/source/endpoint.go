@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"github.com/kubecerts/kubecerts/shared/tlsprobe"
 	"time"
 )
 
@@ -20,7 +21,7 @@ func (e *Endpoint) Name() string { return "endpoint" }
 
 // Collect implements Source.
 func (e *Endpoint) Collect(ctx context.Context, sink Sink) {
-	probe := &Probe{URL: e.Address, Timeout: e.Timeout}
+	probe := &tlsprobe.Probe{URL: e.Address, Timeout: e.Timeout}
 	if len(e.CA) > 0 {
 		cred, err := credential(e.CA, "", "certificate-authority")
 		if err != nil {

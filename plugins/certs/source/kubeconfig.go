@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"github.com/kubecerts/kubecerts/shared/tlsprobe"
 	"net/http"
 	"os"
 	"strings"
@@ -102,7 +103,7 @@ func (a *APIServer) Collect(ctx context.Context, sink Sink) {
 		sink.Error(a.Name(), loc, err)
 		return
 	}
-	probe := &Probe{URL: cfg.Host, ServerName: cfg.TLSClientConfig.ServerName, Roots: roots, Timeout: cfg.Timeout}
+	probe := &tlsprobe.Probe{URL: cfg.Host, ServerName: cfg.TLSClientConfig.ServerName, Roots: roots, Timeout: cfg.Timeout}
 	if cfg.Proxy != nil {
 		probe.Proxy = cfg.Proxy
 	} else {

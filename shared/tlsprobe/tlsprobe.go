@@ -1,4 +1,7 @@
-package source
+// Package tlsprobe makes a TLS handshake with a server to see the
+// certificates it presents, as `curl -kv` shows them, through the proxy
+// kubectl would use, and verifies the chain afterwards against chosen roots.
+package tlsprobe
 
 import (
 	"context"
@@ -12,12 +15,10 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 )
 
-// DefaultEndpointTimeout bounds a TLS probe when --request-timeout is unset.
-const DefaultEndpointTimeout = 10 * time.Second
+// DefaultTimeout bounds a TLS probe when --request-timeout is unset.
+const DefaultTimeout = 10 * time.Second
 
 // Probe is a TLS handshake with a server to see the certificates it
 // presents, as `curl -kv` shows them, and whether they verify.
@@ -36,8 +37,8 @@ type Probe struct {
 	Timeout time.Duration
 }
 
-// ProbeResult is what the server presented.
-type ProbeResult struct {
+// Result is what the server presented.
+type Result struct {
 	Endpoint    string
 	ServerName  string
 	Chain       []*x509.Certificate
@@ -76,20 +77,20 @@ func NormalizeEndpoint(s string) (*url.URL, error) {
 // still reported. It goes through the proxy when one is set, as kubectl
 // would. An HTTP request follows the handshake only because proxies and
 // HTTP/2 need one; its answer is not waited for.
-func (p *Probe) Run(ctx context.Context) (*ProbeResult, error) {
+func (p *Probe) Run(ctx context.Context) (*Result, error) {
 	u, err := NormalizeEndpoint(p.URL)
 	if err != nil {
 		return nil, err
 	}
 	timeout := p.Timeout
 	if timeout <= 0 {
-		timeout = DefaultEndpointTimeout
+		timeout = DefaultTimeout
 	}
 	serverName := p.ServerName
 	if serverName == "" {
 		serverName = u.Hostname()
 	}
-	res := &ProbeResult{Endpoint: u.String(), ServerName: serverName}
+	res := &Result{Endpoint: u.String(), ServerName: serverName}
 
 	var once sync.Once
 	var state *tls.ConnectionState
@@ -191,25 +192,9 @@ func describeProbeError(timeout time.Duration, ctx context.Context, err error) e
 	return err
 }
 
-// ReportProbe reports each certificate of the chain with its position and
-// the verdict on the chain, at locations "<prefix><endpoint> [<position>]";
-// when it does not verify, a note on the server's certificate says what that
-// usually means.
-func ReportProbe(source, prefix string, res *ProbeResult, sink Sink) {
-	for i, c := range res.Chain {
-		info := &api.ChainInfo{Endpoint: res.Endpoint, ServerName: res.ServerName, Position: i, Verified: res.Verified}
-		f := Found{Cert: c, Location: fmt.Sprintf("%s%s [%d]", prefix, res.Endpoint, i), Chain: info}
-		if !res.Verified {
-			info.VerifyError = res.VerifyError.Error()
-			if i == 0 {
-				f.Notes = append(f.Notes, verifyHint(res.VerifyError))
-			}
-		}
-		sink.Found(source, f)
-	}
-}
-
-func verifyHint(err error) string {
+// Hint says, for people, what a verification error usually means and what
+// to do about it.
+func Hint(err error) string {
 	var unknown x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	switch {
