@@ -25,5 +25,12 @@ var Plugin = cli.Plugin{
 }
 
 func commands(f cmdutil.Factory, streams genericiooptions.IOStreams) []*cobra.Command {
-	return nil
+	return []*cobra.Command{
+		NewCmdList(f, streams),
+		NewCmdAdd(f, streams),
+		NewCmdRemove(f, streams),
+		NewCmdValidate(f, streams),
+		NewCmdExport(f, streams),
+		NewCmdSync(f, streams),
+	}
 }

@@ -129,7 +129,14 @@ func parse(data []byte, layers int) (*Bundle, error) {
 		}
 		return b, err
 	case trimmed[0] == 0x30: // an ASN.1 SEQUENCE: DER
-		certs, err := x509.ParseCertificates(trimmed)
+		// DER is binary: its last bytes may well be white space, so white
+		// space after it is dropped one byte at a time until it parses.
+		der := bytes.TrimLeft(data, " \t\r\n\v\f")
+		certs, err := x509.ParseCertificates(der)
+		for err != nil && len(der) > 0 && bytes.IndexByte([]byte(" \t\r\n\v\f"), der[len(der)-1]) >= 0 {
+			der = der[:len(der)-1]
+			certs, err = x509.ParseCertificates(der)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("DER data does not parse as a certificate: %v", err)
 		}

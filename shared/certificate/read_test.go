@@ -147,3 +147,23 @@ func wrap(s string, n int) string {
 	b.WriteString(s + "\n")
 	return b.String()
 }
+
+// TestParseDEREndingInWhiteSpace: DER whose last byte happens to be a
+// white-space character (a newline, a space, …, about one certificate in
+// 50) is read whole, not trimmed into a malformed certificate.
+func TestParseDEREndingInWhiteSpace(t *testing.T) {
+	for i := 0; i < 5000; i++ {
+		c := certtest.CA(t, "der-ca")
+		if last := c.Cert.Raw[len(c.Cert.Raw)-1]; last != '\n' && last != ' ' && last != '\t' && last != '\r' && last != '\v' && last != '\f' {
+			continue
+		}
+		for _, in := range [][]byte{c.Cert.Raw, append(append([]byte{}, c.Cert.Raw...), '\n')} {
+			b, err := Parse(in)
+			if err != nil || len(b.Certificates) != 1 || !b.Certificates[0].Equal(c.Cert) {
+				t.Fatalf("DER ending in %#x: %v", c.Cert.Raw[len(c.Cert.Raw)-1], err)
+			}
+		}
+		return
+	}
+	t.Skip("no certificate ending in white space was made")
+}

@@ -34,6 +34,15 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 	scheme.AddKnownTypes(SchemeGroupVersion,
 		&Version{},
 		&CertificateReport{},
+		&StagedFiles{},
+		&CAVerification{},
+		&KubeconfigCAChange{},
+		&RotationPlan{},
+		&CATrustList{},
+		&CATrustChange{},
+		&CATrustValidation{},
+		&CSRReviewList{},
+		&RenewalResult{},
 	)
 	metav1.AddToGroupVersion(scheme, SchemeGroupVersion)
 	return nil

@@ -1,0 +1,163 @@
+package catrust
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/certificate"
+	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/exitcode"
+	"github.com/kubecerts/kubecerts/shared/expiry"
+	"github.com/kubecerts/kubecerts/shared/printing"
+)
+
+var (
+	listLong = templates.LongDesc(`
+		List the certificates of the trust secret, one row per certificate, in key
+		order: KEY, SUBJECT, ISSUER, EXPIRES, RESIDUAL, SHA256 (its first 12 hex
+		digits, which remove --fingerprint takes) and STATUS; -o wide adds CA, KEY
+		ALGORITHM, SERIAL and the whole FINGERPRINT.
+
+		Status and exit status are those of kubectl certs check: 0 all OK; 1 a
+		certificate key could not be read; 2 the worst is WARNING (within
+		--warn-within); 3 the worst is CRITICAL, EXPIRED or NOT_YET_VALID. A secret
+		that does not exist is an empty list (no custom CAs).`)
+
+	listExample = templates.Examples(`
+		# The CAs nodes trust beyond the OS's
+		kubectl ca-trust list
+
+		# As JSON (kind CATrustList), the keys and expiry dates
+		kubectl ca-trust list -o json | jq -r '.items[] | [.key, .notAfter] | @tsv'
+
+		# Fail a CI job when a custom CA expires within 60 days
+		kubectl ca-trust list --critical-within 60d --warn-within 90d -o name`)
+)
+
+// ListOptions is kubectl ca-trust list.
+type ListOptions struct {
+	secretOptions
+	Thresholds expiry.Thresholds
+	PrintFlags *printing.PrintFlags
+	genericiooptions.IOStreams
+
+	printer printers.ResourcePrinter
+}
+
+// NewListOptions returns the defaults.
+func NewListOptions(streams genericiooptions.IOStreams) *ListOptions {
+	return &ListOptions{Thresholds: expiry.DefaultThresholds(), PrintFlags: printing.NewPrintFlags(), IOStreams: streams}
+}
+
+// NewCmdList is kubectl ca-trust list.
+func NewCmdList(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	return newCmdList(f, NewListOptions(streams))
+}
+
+func newCmdList(f cmdutil.Factory, o *ListOptions) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:                   "list [flags]",
+		DisableFlagsInUseLine: true,
+		Aliases:               []string{"ls"},
+		Short:                 "List the certificates of the trust secret",
+		Long:                  listLong,
+		Example:               listExample,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := o.Complete(f, cmd, args); err != nil {
+				return err
+			}
+			if err := o.Validate(cmd); err != nil {
+				return err
+			}
+			return o.Run(cmd)
+		},
+	}
+	o.addFlags(cmd)
+	o.Thresholds.AddFlags(cmd.Flags())
+	o.PrintFlags.AddFlags(cmd)
+	return cmd
+}
+
+// Complete resolves the secret and the printer.
+func (o *ListOptions) Complete(f cmdutil.Factory, cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return cli.UsageErrorf(cmd, "unexpected argument %q; list takes none", args[0])
+	}
+	o.complete(f)
+	var err error
+	o.printer, err = o.PrintFlags.ToPrinter()
+	return err
+}
+
+// Validate checks the flags.
+func (o *ListOptions) Validate(cmd *cobra.Command) error {
+	if err := o.Thresholds.Validate(); err != nil {
+		return cli.UsageErrorf(cmd, "%v", err)
+	}
+	return o.validate(cmd)
+}
+
+// Run reads the secret, prints its certificates and returns the exit status.
+func (o *ListOptions) Run(cmd *cobra.Command) error {
+	sec, err := o.get(cmd.Context())
+	if err != nil {
+		return err
+	}
+	now := o.now()
+	list := &api.CATrustList{
+		Secret:                o.ref,
+		Exists:                sec != nil,
+		GeneratedAt:           metav1.NewTime(now.UTC()),
+		WarnWithinSeconds:     int64(o.Thresholds.WarnWithin.Seconds()),
+		CriticalWithinSeconds: int64(o.Thresholds.CriticalWithin.Seconds()),
+		Items:                 []api.CATrustEntry{},
+		Errors:                []api.ReportError{},
+	}
+	var statuses []api.CertificateStatus
+	var errLines []string
+	for _, kc := range readKeys(sec) {
+		location := fmt.Sprintf("secret/%s/%s", o.ref, kc.key)
+		if kc.err != nil {
+			list.Errors = append(list.Errors, api.ReportError{Source: "secrets", Location: location, Message: kc.err.Error()})
+			errLines = append(errLines, fmt.Sprintf("%s key %s: %v", &o.secretOptions, kc.key, kc.err))
+		}
+		for _, c := range kc.certs {
+			e := api.CATrustEntry{Key: kc.key, Certificate: certificate.Describe(c, now, o.Thresholds)}
+			e.Source, e.Location = "secrets", location
+			list.Items = append(list.Items, e)
+			statuses = append(statuses, e.Status)
+		}
+	}
+	if err := o.printer.PrintObj(list, o.Out); err != nil {
+		return err
+	}
+	o.printDiagnostics(list, errLines)
+	code := expiry.ExitCode(statuses...)
+	if len(list.Errors) > 0 {
+		code = exitcode.Max(code, exitcode.Error)
+	}
+	return exitcode.WithStatus(code, nil)
+}
+
+// printDiagnostics writes the errors, and for people what an empty list
+// means, to stderr.
+func (o *ListOptions) printDiagnostics(l *api.CATrustList, errLines []string) {
+	for _, e := range errLines {
+		fmt.Fprintln(o.ErrOut, "error: "+e)
+	}
+	if o.PrintFlags.Machine() || len(l.Items) > 0 {
+		return
+	}
+	if !l.Exists {
+		fmt.Fprintf(o.ErrOut, "No custom CAs: %s does not exist.\n", &o.secretOptions)
+	} else {
+		fmt.Fprintf(o.ErrOut, "No certificates in %s.\n", &o.secretOptions)
+	}
+}

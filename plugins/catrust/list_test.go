@@ -1,0 +1,110 @@
+package catrust
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+
+	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/exitcode"
+)
+
+func TestListGolden(t *testing.T) {
+	c := fakeClient(secretWith(t, "ca-a", "ca-soon", "ca-warn", "ca-expired"))
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"list.table", nil},
+		{"list.wide", []string{"-o", "wide"}},
+		{"list.json", []string{"-o", "json"}},
+		{"list.yaml", []string{"-o", "yaml"}},
+		{"list.name", []string{"-o", "name"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := run(t, c, "", "list", tt.args...)
+			if code != exitcode.Critical {
+				t.Errorf("exit status = %d, want 3 (an expired CA); stderr:\n%s", code, errOut)
+			}
+			golden(t, tt.name, out)
+		})
+	}
+	if got := verbs(c); len(got) != 5 || got[0] != "get secrets" {
+		t.Errorf("API calls = %v, want one get per run", got)
+	}
+}
+
+func TestListExitStatus(t *testing.T) {
+	broken := secretWith(t, "ca-a")
+	broken.Data["ca2.crt"] = []byte("-----BEGIN CERTIFICATE-----\nMIIB\n")
+	for _, tt := range []struct {
+		name       string
+		args       []string
+		want       int
+		wantStderr string
+	}{
+		{name: "all OK", args: nil, want: 0},
+		{name: "warning", args: []string{"--warn-within", "100y", "--critical-within", "1d"}, want: 2},
+		{name: "critical", args: []string{"--critical-within", "100y", "--warn-within", "200y"}, want: 3},
+		{name: "bad thresholds", args: []string{"--warn-within", "1d"}, want: 1, wantStderr: "--critical-within (7d) must not be longer than --warn-within (1d)"},
+		{name: "an argument", args: []string{"ca1.crt"}, want: 1, wantStderr: `unexpected argument "ca1.crt"`},
+		{name: "bad secret name", args: []string{"--secret", "Not_A_Name"}, want: 1, wantStderr: `--secret "Not_A_Name"`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, _, errOut := run(t, fakeClient(secretWith(t, "ca-a", "ca-b")), "", "list", tt.args...)
+			if code != tt.want || !strings.Contains(errOut, tt.wantStderr) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errOut, tt.want, tt.wantStderr)
+			}
+		})
+	}
+
+	t.Run("a key that does not parse", func(t *testing.T) {
+		code, out, errOut := run(t, fakeClient(broken), "", "list", "-o", "json")
+		if code != exitcode.Error {
+			t.Errorf("exit status = %d, want 1", code)
+		}
+		if !strings.Contains(errOut, "error: secret kube-system/custom-ca-trust-secret key ca2.crt: PEM block 1 (line 1): truncated CERTIFICATE block") {
+			t.Errorf("stderr does not name the key:\n%s", errOut)
+		}
+		var l api.CATrustList
+		if err := json.Unmarshal([]byte(out), &l); err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Items) != 1 || l.Items[0].Key != "ca1.crt" || len(l.Errors) != 1 || l.Errors[0].Location != "secret/kube-system/custom-ca-trust-secret/ca2.crt" {
+			t.Errorf("items %+v, errors %+v", l.Items, l.Errors)
+		}
+	})
+
+	t.Run("no secret: no custom CAs", func(t *testing.T) {
+		code, out, errOut := run(t, fakeClient(), "", "list")
+		if code != 0 || out != "" || !strings.Contains(errOut, "No custom CAs: secret kube-system/custom-ca-trust-secret does not exist.") {
+			t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+		}
+		code, out, _ = run(t, fakeClient(), "", "list", "-o", "json")
+		var l api.CATrustList
+		if err := json.Unmarshal([]byte(out), &l); err != nil || code != 0 || l.Exists || l.Items == nil || len(l.Items) != 0 {
+			t.Errorf("exit %d, %v, list %+v", code, err, l)
+		}
+	})
+}
+
+func TestListKeyOrderAndSeveralPerKey(t *testing.T) {
+	s := trustSecret(map[string][]byte{
+		"ca10.crt": fixturePEM(t, "ca-c"),
+		"ca2.crt":  append(fixturePEM(t, "ca-a"), fixturePEM(t, "ca-b")...),
+		"root.crt": fixturePEM(t, "ca-warn"),
+		"token":    []byte("s3cr3t-value"),
+	})
+	_, out, _ := run(t, fakeClient(s), "", "list", "-o", "jsonpath={range .items[*]}{.key} {.subject}{\"\\n\"}{end}")
+	got := strings.Split(strings.TrimSpace(out), "\n")
+	want := []string{
+		"ca2.crt CN=kubecerts-trust-a,O=kubecerts",
+		"ca2.crt CN=kubecerts-trust-b,O=kubecerts",
+		"ca10.crt CN=kubecerts-trust-c,O=kubecerts",
+		"root.crt CN=kubecerts-trust-warn,O=kubecerts",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("rows = %q, want %q", got, want)
+	}
+}
