@@ -15,13 +15,14 @@ import (
 	"sync/atomic"
 
 	"github.com/kubecerts/kubecerts/shared/certificate"
+	"github.com/kubecerts/kubecerts/shared/kubeadm"
 )
 
 // Where kubeadm and the kubelet keep their files.
 const (
-	DefaultPKIDir        = "/etc/kubernetes/pki"
-	DefaultKubeconfigDir = "/etc/kubernetes"
-	DefaultKubeletPKIDir = "/var/lib/kubelet/pki"
+	DefaultPKIDir        = kubeadm.DefaultPKIDir
+	DefaultKubeconfigDir = kubeadm.DefaultKubeconfigDir
+	DefaultKubeletPKIDir = kubeadm.DefaultKubeletPKIDir
 )
 
 // PKIDir reads a kubeadm PKI directory and reports what
@@ -57,33 +58,38 @@ func (p *PKIDir) Name() string { return pkiDirSource }
 type kubeadmCA struct{ name, base string }
 
 // kubeadmCAs and kubeadmLeaves are kubeadm's certificate tree
-// (certsphase.GetDefaultCertList); each leaf names the CA that signs it.
+// (certsphase.GetDefaultCertList, kept in shared/kubeadm); each leaf names
+// the CA that signs it.
 var (
-	kubeadmCAs = []kubeadmCA{
-		{"ca", "ca"},
-		{"front-proxy-ca", "front-proxy-ca"},
-		{"etcd-ca", "etcd/ca"},
-	}
-	kubeadmLeaves = []struct{ name, base, ca string }{
-		{"apiserver", "apiserver", "ca"},
-		{"apiserver-kubelet-client", "apiserver-kubelet-client", "ca"},
-		{"front-proxy-client", "front-proxy-client", "front-proxy-ca"},
-		{"etcd-server", "etcd/server", "etcd-ca"},
-		{"etcd-peer", "etcd/peer", "etcd-ca"},
-		{"etcd-healthcheck-client", "etcd/healthcheck-client", "etcd-ca"},
-		{"apiserver-etcd-client", "apiserver-etcd-client", "etcd-ca"},
-	}
+	kubeadmCAs    = kubeadmCAList()
+	kubeadmLeaves = kubeadmLeafList()
 	// kubeadmKubeconfigs are the kubeconfig files whose client certificate
 	// kubeadm checks and renews; all are signed by ca.
-	kubeadmKubeconfigs = []string{"admin.conf", "super-admin.conf", "controller-manager.conf", "scheduler.conf"}
+	kubeadmKubeconfigs = kubeadm.KubeconfigNames()
 )
 
-// kubeletKubeconfig is kubelet.conf, which kubeadm leaves to the kubelet.
-const kubeletKubeconfig = "kubelet.conf"
+func kubeadmCAList() []kubeadmCA {
+	out := make([]kubeadmCA, 0, len(kubeadm.CAs))
+	for _, ca := range kubeadm.CAs {
+		out = append(out, kubeadmCA{ca.Name, ca.BaseName})
+	}
+	return out
+}
 
-// kubeletFiles are the kubelet's certificates under KubeletPKIDir; the
+func kubeadmLeafList() []struct{ name, base, ca string } {
+	out := make([]struct{ name, base, ca string }, 0, len(kubeadm.Leaves))
+	for _, l := range kubeadm.Leaves {
+		out = append(out, struct{ name, base, ca string }{l.Name, l.BaseName, l.CA})
+	}
+	return out
+}
+
+// pkiKubeletKubeconfig is kubelet.conf, which kubeadm leaves to the kubelet.
+const pkiKubeletKubeconfig = "kubelet.conf"
+
+// pkiKubeletFiles are the kubelet's certificates under KubeletPKIDir; the
 // serving certificate of serverTLSBootstrap is reported only when present.
-var kubeletFiles = []struct {
+var pkiKubeletFiles = []struct {
 	file, name string
 	expected   bool
 }{
@@ -146,7 +152,7 @@ func (s *pkiScan) readKubeadmCAs() {
 		if f == nil {
 			continue
 		}
-		f.role = roleCA
+		f.role = dirRoleCA
 		s.kubeadmRead[ca.base] = f
 		first := f.certs[0]
 		s.cas.add(&dirCA{name: ca.name, cert: first, external: first.IsCA && dirKeyAbsent(s.keyPath(ca.base))})
@@ -158,7 +164,7 @@ func (s *pkiScan) readKubeadmCAs() {
 func (s *pkiScan) readKubeadmLeaves() {
 	for _, l := range kubeadmLeaves {
 		if f := s.read(s.crtPath(l.base), l.name, true); f != nil {
-			f.role, f.ca = roleSignedBy, l.ca
+			f.role, f.ca = dirRoleSignedBy, l.ca
 			s.kubeadmRead[l.base] = f
 		}
 	}
@@ -232,11 +238,11 @@ func (s *pkiScan) readKubeconfigs() string {
 	}
 	for _, name := range kubeadmKubeconfigs {
 		if f, _ := s.readKubeconfig(name); f != nil {
-			f.role, f.ca = roleSignedBy, "ca"
+			f.role, f.ca = dirRoleSignedBy, "ca"
 			s.kubeadmRead[name] = f
 		}
 	}
-	_, referenced := s.readKubeconfig(kubeletKubeconfig)
+	_, referenced := s.readKubeconfig(pkiKubeletKubeconfig)
 	return referenced
 }
 
@@ -278,7 +284,7 @@ func (s *pkiScan) readKubeconfig(name string) (*dirCert, string) {
 		s.sink.Skipped(s.name(), loc, "no client certificate")
 		return nil, ""
 	}
-	f := &dirCert{location: loc + " " + cred.Where, name: name, certs: cred.Bundle.Certificates, notes: cred.Bundle.Notes(), role: roleFind}
+	f := &dirCert{location: loc + " " + cred.Where, name: name, certs: cred.Bundle.Certificates, notes: cred.Bundle.Notes(), role: dirRoleFind}
 	s.files = append(s.files, f)
 	return f, referenced
 }
@@ -290,7 +296,7 @@ func (s *pkiScan) readKubelet(referenced string) {
 		s.skipOrError(s.kubeletDir, err)
 		return
 	}
-	for _, k := range kubeletFiles {
+	for _, k := range pkiKubeletFiles {
 		path := filepath.Join(s.kubeletDir, k.file)
 		if referenced != "" && dirSameFile(path, referenced) {
 			continue
@@ -406,14 +412,14 @@ func (s *pkiScan) skipOrError(path string, err error) {
 type dirRole int
 
 const (
-	// roleFind: the CA is found by signature among the directory's CAs.
-	roleFind dirRole = iota
-	// roleCA: one of kubeadm's CAs; no CA name (as kubeadm shows its CAs),
+	// dirRoleFind: the CA is found by signature among the directory's CAs.
+	dirRoleFind dirRole = iota
+	// dirRoleCA: one of kubeadm's CAs; no CA name (as kubeadm shows its CAs),
 	// externally managed when its own key is absent.
-	roleCA
-	// roleSignedBy: the CA is the one named in dirCert.ca, as kubeadm's
+	dirRoleCA
+	// dirRoleSignedBy: the CA is the one named in dirCert.ca, as kubeadm's
 	// certificate tree says.
-	roleSignedBy
+	dirRoleSignedBy
 )
 
 // dirCert is a certificate file (or a kubeconfig's client certificate) a
@@ -499,10 +505,10 @@ func dirIssuerIn(chain []*x509.Certificate, c *x509.Certificate) *x509.Certifica
 func (s *dirCAs) judge(f *dirCert, i int) (string, bool) {
 	if i == 0 {
 		switch f.role {
-		case roleCA:
+		case dirRoleCA:
 			own := s.byName[f.name]
 			return "", own != nil && own.external
-		case roleSignedBy:
+		case dirRoleSignedBy:
 			ca := s.byName[f.ca]
 			return f.ca, ca != nil && ca.external
 		}
@@ -582,7 +588,7 @@ func dirRead(sink Sink, source, path, name string, expected bool) *dirCert {
 	if b == nil || len(b.Certificates) == 0 {
 		return nil
 	}
-	return &dirCert{location: path, name: name, certs: b.Certificates, notes: b.Notes(), role: roleFind}
+	return &dirCert{location: path, name: name, certs: b.Certificates, notes: b.Notes(), role: dirRoleFind}
 }
 
 // dirCheck returns an error naming dir unless it is a directory.

@@ -132,8 +132,8 @@ type pkiEntry struct {
 	external bool
 }
 
-// byName maps the named certificates of a report to their CA and flag.
-func byName(t *testing.T, r *api.CertificateReport) map[string]pkiEntry {
+// pkiByName maps the named certificates of a report to their CA and flag.
+func pkiByName(t *testing.T, r *api.CertificateReport) map[string]pkiEntry {
 	t.Helper()
 	out := map[string]pkiEntry{}
 	for _, c := range r.Certificates {
@@ -168,7 +168,7 @@ func kubeadmWant(external ...string) map[string]pkiEntry {
 	return want
 }
 
-func relLocations(root string, locs []string) []string {
+func pkiRelLocations(root string, locs []string) []string {
 	out := make([]string, 0, len(locs))
 	for _, l := range locs {
 		out = append(out, strings.TrimPrefix(l, root+"/"))
@@ -312,7 +312,7 @@ func TestPKIDir(t *testing.T) {
 			if tt.want != nil {
 				tt.want(want)
 			}
-			got := byName(t, r)
+			got := pkiByName(t, r)
 			for name, w := range want {
 				if g, ok := got[name]; !ok {
 					t.Errorf("%s not reported", name)
@@ -348,7 +348,7 @@ func pkiCheckSkippedAndErrors(t *testing.T, root string, r *api.CertificateRepor
 		}
 		skipped = append(skipped, s.Location)
 	}
-	if got := relLocations(root, skipped); fmt.Sprint(got) != fmt.Sprint(append([]string{}, wantSkipped...)) {
+	if got := pkiRelLocations(root, skipped); fmt.Sprint(got) != fmt.Sprint(append([]string{}, wantSkipped...)) {
 		t.Errorf("skipped = %v\nwant      %v", got, wantSkipped)
 	}
 	if len(r.Errors) != len(wantErrors) {
