@@ -40,12 +40,15 @@ const (
 	SourceCSR        = "csr"
 	SourceWebhooks   = "webhooks"
 	SourceConfigMaps = "configmaps"
+	// SourceNodes is AKS node certificates through Azure run-command; not
+	// part of SourceCluster.
+	SourceNodes = source.NodesSource
 	// SourceCluster stands for the four in-cluster sources.
 	SourceCluster = "cluster"
 )
 
 var (
-	allSources     = []string{SourceKubeconfig, SourceAPIServer, SourceEndpoint, SourceFile, SourcePKIDir, SourceK3sDir, SourceSecrets, SourceCSR, SourceWebhooks, SourceConfigMaps, SourceCluster}
+	allSources     = []string{SourceKubeconfig, SourceAPIServer, SourceEndpoint, SourceFile, SourcePKIDir, SourceK3sDir, SourceSecrets, SourceCSR, SourceWebhooks, SourceConfigMaps, SourceCluster, SourceNodes}
 	clusterSources = []string{SourceSecrets, SourceCSR, SourceWebhooks, SourceConfigMaps}
 )
 
@@ -77,6 +80,12 @@ var (
 		# Check files and an endpoint; fail a CI job when anything expires within 30 days
 		kubectl certs check --file 'certs/*.pem' --endpoint registry.example:443 --critical-within 30d
 
+		# AKS: the certificates on every node, through Azure run-command (az logged in)
+		kubectl certs check --source nodes
+
+		# The same from output captured earlier with az ... run-command invoke
+		kubectl certs check --run-command-output captured.txt
+
 		# The certificates that expire within 60 days, as JSON for jq
 		kubectl certs check --expiring-within 60d -o json | jq -r '.certificates[] | [.location, .notAfter] | @tsv'`)
 )
@@ -105,6 +114,14 @@ type CheckOptions struct {
 	QPS            float32
 	Burst          int
 
+	// Nodes (AKS, through Azure run-command).
+	Nodes            []string
+	AzPath           string
+	Parallel         int
+	NodeTimeout      time.Duration
+	NodeCertPaths    []string
+	RunCommandOutput string
+
 	PrintFlags *printing.PrintFlags
 	genericiooptions.IOStreams
 
@@ -130,6 +147,9 @@ func NewCheckOptions(streams genericiooptions.IOStreams) *CheckOptions {
 		ChunkSize:     source.DefaultChunkSize,
 		QPS:           50,
 		Burst:         100,
+		AzPath:        source.DefaultAzPath,
+		Parallel:      source.DefaultNodeParallel,
+		NodeTimeout:   source.DefaultNodeTimeout,
 		PrintFlags:    printing.NewPrintFlags(),
 		IOStreams:     streams,
 		now:           time.Now,
@@ -179,6 +199,12 @@ func newCmdCheck(f cmdutil.Factory, o *CheckOptions) *cobra.Command {
 	fl.BoolVar(&o.AllSecretTypes, "all-secret-types", false, "Secrets: check every key of every Secret whose value holds PEM certificates, not only kubernetes.io/tls Secrets.")
 	fl.Float32Var(&o.QPS, "qps", o.QPS, "In-cluster sources: client-side limit of requests per second.")
 	fl.IntVar(&o.Burst, "burst", o.Burst, "In-cluster sources: client-side burst of requests above --qps.")
+	fl.StringArrayVar(&o.Nodes, "node", nil, "Nodes source: check this node (repeatable; default every node -l selects). With --run-command-output, names the node of output that does not name it.")
+	fl.StringVar(&o.AzPath, "az-path", o.AzPath, "Nodes source: the Azure CLI to run (a path, or a name looked up on PATH).")
+	fl.IntVar(&o.Parallel, "parallel", o.Parallel, "Nodes source: how many nodes to check at once (az processes running).")
+	fl.Var(duration.NewValue(&o.NodeTimeout), "node-timeout", "Nodes source: how long one node's az run-command invoke may take.")
+	fl.StringArrayVar(&o.NodeCertPaths, "node-cert-path", nil, "Nodes source: a certificate file on the nodes to check besides the defaults (repeatable; absent ones are errors). With --run-command-output, names the file of output that does not name it.")
+	fl.StringVar(&o.RunCommandOutput, "run-command-output", "", "Nodes source: read output captured from az vm|vmss run-command invoke (JSON or tsv; FILE or - for stdin) instead of running az; several nodes each after a line \"### node: NAME\".")
 	o.PrintFlags.AddFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("source", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return allSources, cobra.ShellCompDirectiveNoFileComp
@@ -215,6 +241,9 @@ func (o *CheckOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 		if fl.Changed("k3s-dir") {
 			o.selected[SourceK3sDir] = true
 		}
+		if fl.Changed("run-command-output") || fl.Changed("node") || fl.Changed("node-cert-path") {
+			o.selected[SourceNodes] = true
+		}
 		if len(o.selected) == 0 {
 			o.selected[SourceKubeconfig] = true
 			o.selected[SourceAPIServer] = true
@@ -237,11 +266,12 @@ func (o *CheckOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 	if o.selected[SourceKubeconfig] || o.selected[SourceAPIServer] {
 		o.contexts, o.ctxErr = o.resolveContexts(f, cmd)
 	}
+	needScope := o.selected[SourceNodes] && o.RunCommandOutput == ""
 	for _, name := range clusterSources {
-		if o.selected[name] {
-			o.scope, o.scopeErr = o.newScope(f)
-			break
-		}
+		needScope = needScope || o.selected[name]
+	}
+	if needScope {
+		o.scope, o.scopeErr = o.newScope(f)
 	}
 	return nil
 }
@@ -355,6 +385,9 @@ func (o *CheckOptions) Validate(cmd *cobra.Command) error {
 	if o.QPS <= 0 || o.Burst <= 0 {
 		return cli.UsageErrorf(cmd, "--qps and --burst must be positive")
 	}
+	if err := o.validateNodes(cmd); err != nil {
+		return err
+	}
 	if o.SortBy != source.SortByExpiry && o.SortBy != source.SortByLocation {
 		return cli.UsageErrorf(cmd, "--sort-by %q: use expiry or location", o.SortBy)
 	}
@@ -367,6 +400,47 @@ func (o *CheckOptions) Validate(cmd *cobra.Command) error {
 	}
 	if err := o.Thresholds.Validate(); err != nil {
 		return cli.UsageErrorf(cmd, "%v", err)
+	}
+	return nil
+}
+
+func (o *CheckOptions) anyClusterSource() bool {
+	for _, name := range clusterSources {
+		if o.selected[name] {
+			return true
+		}
+	}
+	return false
+}
+
+// validateNodes checks the flags of the nodes source.
+func (o *CheckOptions) validateNodes(cmd *cobra.Command) error {
+	if o.Parallel < 1 {
+		return cli.UsageErrorf(cmd, "--parallel %d: must be at least 1", o.Parallel)
+	}
+	if o.NodeTimeout <= 0 {
+		return cli.UsageErrorf(cmd, "--node-timeout must be positive")
+	}
+	if o.AzPath == "" {
+		return cli.UsageErrorf(cmd, "--az-path must not be empty")
+	}
+	for _, p := range o.NodeCertPaths {
+		if err := source.ValidNodePath(p); err != nil {
+			return cli.UsageErrorf(cmd, "--node-cert-path %v", err)
+		}
+	}
+	for _, n := range o.Nodes {
+		if strings.TrimSpace(n) == "" || strings.ContainsAny(n, "\n\r") {
+			return cli.UsageErrorf(cmd, "--node %q: not a node name", n)
+		}
+	}
+	if o.RunCommandOutput != "" {
+		if !o.selected[SourceNodes] {
+			return cli.UsageErrorf(cmd, "--run-command-output is read by the nodes source: add nodes to --source")
+		}
+		if o.LabelSelector != "" {
+			return cli.UsageErrorf(cmd, "-l/--selector does not apply to --run-command-output (pick nodes with --node)")
+		}
 	}
 	return nil
 }
@@ -410,6 +484,13 @@ func (o *CheckOptions) sources() []source.Source {
 			out = append(out, &source.ConfigMaps{Scope: o.scope})
 		}
 	}
+	if o.selected[SourceNodes] && (o.scope != nil || o.RunCommandOutput != "") {
+		out = append(out, &source.Nodes{
+			Scope: o.scope, Names: o.Nodes, ExtraPaths: o.NodeCertPaths,
+			AzPath: o.AzPath, Parallel: o.Parallel, Timeout: o.NodeTimeout,
+			Captured: o.RunCommandOutput, Stdin: o.In,
+		})
+	}
 	return out
 }
 
@@ -440,7 +521,11 @@ func (o *CheckOptions) Run(cmd *cobra.Command) error {
 		collector.Error(name, where, o.ctxErr)
 	}
 	if o.scopeErr != nil {
-		collector.Error("cluster", "current context", o.scopeErr)
+		name := "cluster"
+		if o.selected[SourceNodes] && !o.anyClusterSource() {
+			name = SourceNodes
+		}
+		collector.Error(name, "current context", o.scopeErr)
 	}
 	stop := o.startProgress(collector)
 	source.Run(cmd.Context(), collector, o.sources()...)

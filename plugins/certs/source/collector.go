@@ -37,14 +37,22 @@ func NewCollector(now time.Time, t expiry.Thresholds, dedup bool) *Collector {
 
 // Found implements Sink.
 func (c *Collector) Found(source string, f Found) {
-	d := certificate.Describe(f.Cert, c.now, c.thresholds)
+	var d api.Certificate
+	switch {
+	case f.Cert != nil:
+		d = certificate.Describe(f.Cert, c.now, c.thresholds)
+	case f.Description != nil:
+		d = c.judge(f.Description)
+	default:
+		return
+	}
 	d.Source, d.Location, d.Name = source, f.Location, f.Name
 	d.CAName, d.ExternallyManaged = f.CAName, f.ExternallyManaged
 	d.Chain, d.Notes = f.Chain, f.Notes
 	d.SignerName, d.Requestor = f.SignerName, f.Requestor
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.dedup {
+	if c.dedup && d.SHA256Fingerprint != "" {
 		if i, ok := c.byPrint[d.SHA256Fingerprint]; ok {
 			prev := &c.certs[i]
 			if prev.Location != d.Location {
@@ -55,6 +63,22 @@ func (c *Collector) Found(source string, f Found) {
 		c.byPrint[d.SHA256Fingerprint] = len(c.certs)
 	}
 	c.certs = append(c.certs, d)
+}
+
+// judge copies a Description and sets its status and residual time as
+// Describe does for a certificate; SAN lists are never null.
+func (c *Collector) judge(desc *api.Certificate) api.Certificate {
+	d := *desc.DeepCopy()
+	d.NotBefore, d.NotAfter = metav1.NewTime(d.NotBefore.UTC()), metav1.NewTime(d.NotAfter.UTC())
+	d.Status = c.thresholds.Status(d.NotBefore.Time, d.NotAfter.Time, c.now)
+	d.ResidualSeconds = int64(d.NotAfter.Sub(c.now) / time.Second)
+	if d.DNSNames == nil {
+		d.DNSNames = []string{}
+	}
+	if d.IPAddresses == nil {
+		d.IPAddresses = []string{}
+	}
+	return d
 }
 
 // Count is how many certificates have been collected so far.

@@ -14,6 +14,13 @@ import (
 // Found is one certificate a source found.
 type Found struct {
 	Cert *x509.Certificate
+	// Description stands for Cert when a source gets a certificate's fields
+	// rather than the certificate (nodes: what openssl printed on the node).
+	// It is used when Cert is nil: the Collector keeps its fields, sets
+	// source and location as for Cert, and judges status and residual time
+	// from NotBefore (zero: not known) and NotAfter. A Found with neither is
+	// ignored.
+	Description *api.Certificate
 	// Location is where, in words a person can act on: a file path, a
 	// kubeconfig user or cluster, an endpoint and chain position.
 	Location string

@@ -1,0 +1,573 @@
+package source
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/kubecerts/kubecerts/plugins/certs/source/runcommand"
+	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/certificate"
+	"github.com/kubecerts/kubecerts/shared/certificate/certtest"
+	"github.com/kubecerts/kubecerts/shared/expiry"
+)
+
+// nodeRoot is a directory standing in for a node's filesystem.
+type nodeRoot struct {
+	t     *testing.T
+	dir   string
+	certs map[string]*certtest.Cert // by path on the node
+}
+
+func newNodeRoot(t *testing.T) *nodeRoot {
+	return &nodeRoot{t: t, dir: t.TempDir(), certs: map[string]*certtest.Cert{}}
+}
+
+func (r *nodeRoot) write(nodePath string, data []byte) {
+	r.t.Helper()
+	p := filepath.Join(r.dir, nodePath)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// cert writes a certificate (and its key after it, withKey) at nodePath.
+func (r *nodeRoot) cert(nodePath string, tmpl certtest.Template, withKey bool) *certtest.Cert {
+	r.t.Helper()
+	c := certtest.New(r.t, tmpl, nil)
+	data := c.PEM()
+	if withKey {
+		data = append(data, c.KeyPEM(r.t)...)
+	}
+	r.write(nodePath, data)
+	r.certs[nodePath] = c
+	return c
+}
+
+// run runs script with shell as the node would, its paths moved under the
+// root, and moves them back in the output.
+func (r *nodeRoot) run(shell, script string) string {
+	r.t.Helper()
+	for _, d := range []string{"/etc/kubernetes", "/var/lib/kubelet"} {
+		script = strings.ReplaceAll(script, d, r.dir+d)
+	}
+	cmd := exec.Command(shell, "-c", script)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		r.t.Fatalf("%s: %v\n%s", shell, err, stderr.String())
+	}
+	if stderr.Len() > 0 {
+		r.t.Errorf("the script wrote to stderr: %s", stderr.String())
+	}
+	return strings.ReplaceAll(string(out), r.dir, "")
+}
+
+func shells(t *testing.T) []string {
+	var out []string
+	for _, s := range []string{"sh", "dash", "bash"} {
+		if p, err := exec.LookPath(s); err == nil {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		t.Skip("no shell")
+	}
+	return out
+}
+
+func TestNodeScript(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	r := newNodeRoot(t)
+	now := time.Now()
+	r.cert("/etc/kubernetes/certs/ca.crt", certtest.Template{CommonName: "ca", IsCA: true, NotAfter: now.Add(10 * 365 * 24 * time.Hour)}, false)
+	r.cert("/etc/kubernetes/certs/apiserver.crt", certtest.Template{CommonName: "apiserver", Organization: []string{"aks"}, NotAfter: now.Add(5 * 24 * time.Hour)}, false)
+	client := r.cert("/var/lib/kubelet/pki/kubelet-client-current.pem", certtest.Template{CommonName: "system:node:aks-np-0", Organization: []string{"system:nodes"}}, true)
+	r.write("/etc/kubernetes/certs/bad.crt", []byte("not a certificate\n"))
+	extra := "/etc/kubernetes/extra dir/it's here.pem"
+	r.cert(extra, certtest.Template{CommonName: "extra"}, false)
+	script := NodeScript([]string{extra, "/etc/kubernetes/nope.pem"})
+	if !strings.Contains(script, fmt.Sprintf("%%.%ds", runcommand.SubjectMax)) {
+		t.Errorf("the script does not cut subjects at runcommand.SubjectMax (%d)", runcommand.SubjectMax)
+	}
+	keyBody := string(client.KeyPEM(t))
+	keyBody = strings.Split(keyBody, "\n")[1]
+	for _, sh := range shells(t) {
+		t.Run(filepath.Base(sh), func(t *testing.T) {
+			stdout := r.run(sh, script)
+			if strings.Contains(stdout, "PRIVATE KEY") || strings.Contains(stdout, keyBody) || strings.Contains(stdout, "BEGIN") {
+				t.Fatalf("the script printed key or certificate material:\n%s", stdout)
+			}
+			out, err := runcommand.Parse([]byte(stdout))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !out.Script || !out.Complete || out.Lost != nil || len(out.Problems) != 0 {
+				t.Fatalf("output %+v\n%s", out, stdout)
+			}
+			got := map[string]runcommand.File{}
+			for _, f := range out.Files {
+				got[f.Path] = f
+			}
+			for p, c := range r.certs {
+				f, ok := got[p]
+				if !ok || f.Kind != runcommand.Cert {
+					t.Errorf("%s: %+v\n%s", p, f, stdout)
+					continue
+				}
+				if f.SHA256 != certificate.Fingerprint(c.Cert) || f.Subject != c.Cert.Subject.String() ||
+					!f.NotAfter.Equal(c.Cert.NotAfter.Truncate(time.Second)) || !f.NotBefore.Equal(c.Cert.NotBefore.Truncate(time.Second)) {
+					t.Errorf("%s: %+v, want %s %s %v", p, f, certificate.Fingerprint(c.Cert), c.Cert.Subject, c.Cert.NotAfter)
+				}
+			}
+			for p, kind := range map[string]runcommand.FileKind{
+				"/var/lib/kubelet/pki/kubelet.crt":                runcommand.Absent,
+				"/var/lib/kubelet/pki/kubelet-server-current.pem": runcommand.Absent,
+				"/etc/kubernetes/nope.pem":                        runcommand.Absent,
+				"/etc/kubernetes/certs/bad.crt":                   runcommand.Unreadable,
+			} {
+				if got[p].Kind != kind {
+					t.Errorf("%s: %+v, want %v", p, got[p], kind)
+				}
+			}
+			if m := got["/etc/kubernetes/certs/bad.crt"].Message; !strings.Contains(strings.ToLower(m), "certificate") {
+				t.Errorf("openssl's error = %q", m)
+			}
+		})
+	}
+}
+
+// TestNodeScriptSize: 20 files with long names and subjects fit the 4,096
+// bytes Azure keeps.
+func TestNodeScriptSize(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	r := newNodeRoot(t)
+	names := []string{"apiserver", "ca", "client", "kubeletserver", "etcdclient", "etcdpeer0", "etcdserver", "proxy",
+		"proxy-ca", "front-proxy-ca", "konnectivity-agent", "azure-policy", "k8s-ca", "aggregator", "service-account", "metrics-server", "tunnel-front"}
+	long := "system:node:aks-nodepool1-12345678-vmss000000"
+	for _, n := range names {
+		r.cert("/etc/kubernetes/certs/"+n+".crt", certtest.Template{CommonName: long, Organization: []string{"system:nodes"}}, false)
+	}
+	for _, p := range DefaultNodeFiles[1:] {
+		r.cert(p, certtest.Template{CommonName: long, Organization: []string{"system:nodes"}}, true)
+	}
+	stdout := r.run(shells(t)[0], NodeScript(nil))
+	out, err := runcommand.Parse([]byte(stdout))
+	if err != nil || len(out.Files) != 20 || !out.Complete {
+		t.Fatalf("%v: %d files, complete %v", err, len(out.Files), out.Complete)
+	}
+	t.Logf("20 files, subjects of %d bytes (cut at %d): %d bytes of output (Azure keeps %d)", len(r.certs[DefaultNodeFiles[1]].Cert.Subject.String()), runcommand.SubjectMax, len(stdout), runcommand.MaxOutput)
+	if len(stdout) > runcommand.MaxOutput {
+		t.Errorf("%d bytes for 20 files: over %d\n%s", len(stdout), runcommand.MaxOutput, stdout)
+	}
+}
+
+func TestParseProviderID(t *testing.T) {
+	const sub = "8ecadfc9-d1a3-4ea4-b844-0d9f87e4d7c8"
+	tests := []struct {
+		id   string
+		want AzureVM
+		err  string
+	}{
+		{"azure:///subscriptions/" + sub + "/resourceGroups/MC_rg_aks_eastus/providers/Microsoft.Compute/virtualMachineScaleSets/aks-nodepool1-12345678-vmss/virtualMachines/0",
+			AzureVM{Subscription: sub, ResourceGroup: "MC_rg_aks_eastus", ScaleSet: "aks-nodepool1-12345678-vmss", InstanceID: "0"}, ""},
+		{"azure:///subscriptions/" + sub + "/resourcegroups/mc_rg_aks_eastus/providers/microsoft.compute/virtualmachinescalesets/aks-np-vmss/virtualmachines/17",
+			AzureVM{Subscription: sub, ResourceGroup: "mc_rg_aks_eastus", ScaleSet: "aks-np-vmss", InstanceID: "17"}, ""},
+		{"azure:///subscriptions/" + sub + "/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachines/aks-agentpool-12345678-0",
+			AzureVM{Subscription: sub, ResourceGroup: "MC_rg", Name: "aks-agentpool-12345678-0"}, ""},
+		{"kind://docker/kind/kind-worker", AzureVM{}, "not an Azure one"},
+		{"", AzureVM{}, "not an Azure one"},
+		{"azure:///subscriptions/" + sub, AzureVM{}, "too few segments"},
+		{"azure:///subscriptions/" + sub + "/resourceGroups/rg/providers/Microsoft.Network/loadBalancers/lb/x/y", AzureVM{}, "not Microsoft.Compute"},
+		{"azure:///subscriptions/" + sub + "/resourceGroups/rg/providers/Microsoft.Compute/disks/d", AzureVM{}, "neither a scale-set instance nor a VM"},
+	}
+	for _, tt := range tests {
+		got, err := ParseProviderID(tt.id)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%q: %v, want an error with %q", tt.id, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%q = %+v, %v; want %+v", tt.id, got, err, tt.want)
+		}
+	}
+	vmss := AzureVM{Subscription: "S", ResourceGroup: "RG", ScaleSet: "VMSS", InstanceID: "3"}
+	if got := strings.Join(vmss.RunCommandArgs("SCRIPT"), " "); got != "vmss run-command invoke -g RG -n VMSS --instance-id 3 --command-id RunShellScript --scripts SCRIPT --subscription S -o json" {
+		t.Errorf("vmss args: %s", got)
+	}
+	vm := AzureVM{Subscription: "S", ResourceGroup: "RG", Name: "VM"}
+	if got := strings.Join(vm.RunCommandArgs("SCRIPT"), " "); got != "vm run-command invoke -g RG -n VM --command-id RunShellScript --scripts SCRIPT --subscription S -o json" {
+		t.Errorf("vm args: %s", got)
+	}
+}
+
+func TestDescribeAzError(t *testing.T) {
+	exitErr := exitError(t, 1)
+	vm := AzureVM{Subscription: "sub-1", ResourceGroup: "MC_rg", ScaleSet: "aks-np-vmss", InstanceID: "2"}
+	tests := []struct {
+		name, stderr string
+		err          error
+		want         []string
+	}{
+		{"not logged in", "ERROR: Please run 'az login' to setup account.\n", exitErr, []string{"not logged in to Azure: run `az login`"}},
+		{"expired token", "ERROR: AADSTS700082: The refresh token has expired due to inactivity.\n", exitErr, []string{"run `az login`"}},
+		{"no permission", "ERROR: (AuthorizationFailed) The client 'ops@example.com' with object id '00000000-0000-0000-0000-000000000001' does not have authorization to perform action 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action' over scope '/subscriptions/sub-1/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachineScaleSets/aks-np-vmss/virtualMachines/2' or the scope is invalid. If access was recently granted, please refresh your credentials.\nCode: AuthorizationFailed\n", exitErr,
+			[]string{"no permission to run commands on scale set aks-np-vmss instance 2", "denied ops@example.com the action Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action on /subscriptions/sub-1/"}},
+		{"no permission, terse", "ERROR: (AuthorizationFailed) denied\n", exitErr, []string{"no permission", "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action"}},
+		{"deallocated", "ERROR: (OperationNotAllowed) Operation 'RunCommand' is not allowed on VM 'aks-np-vmss_2' since the VM is deallocated or marked to be deallocated.\nCode: OperationNotAllowed\n", exitErr, []string{"is deallocated (stopped)"}},
+		{"missing", "ERROR: (ResourceNotFound) The Resource 'Microsoft.Compute/virtualMachineScaleSets/aks-np-vmss' under resource group 'MC_rg' was not found.\nCode: ResourceNotFound\n", exitErr, []string{"does not exist in Azure", "Node object may be stale"}},
+		{"missing resource group", "ERROR: (ResourceGroupNotFound) Resource group 'MC_rg' could not be found.\n", exitErr, []string{"does not exist in Azure"}},
+		{"unknown subscription", "ERROR: (SubscriptionNotFound) The subscription 'sub-1' could not be found.\n", exitErr, []string{"subscription sub-1 is not one az knows"}},
+		{"conflict", "ERROR: (Conflict) Run command extension execution is in progress. Please wait for completion before invoking a run command.\n", exitErr, []string{"another run command is in progress"}},
+		{"timeout", "", &azTimeoutError{timeout: 90 * time.Second}, []string{"timed out", "within 1m30s (--node-timeout)"}},
+		{"other", "WARNING: x\nERROR: something else broke\n", exitErr, []string{"az vmss run-command invoke failed (exit status 1): something else broke"}},
+		{"not an exit", "", errors.New("fork/exec: permission denied"), []string{"running az vmss run-command invoke: fork/exec"}},
+	}
+	for _, tt := range tests {
+		got := describeAzError(vm, "az vmss run-command invoke", []byte(tt.stderr), tt.err).Error()
+		for _, w := range tt.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q lacks %q", tt.name, got, w)
+			}
+		}
+	}
+}
+
+func exitError(t *testing.T, code int) error {
+	t.Helper()
+	err := exec.Command("sh", "-c", fmt.Sprintf("exit %d", code)).Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		t.Fatalf("no exit error: %v", err)
+	}
+	return err
+}
+
+// fakeAz is a shell stand-in for az: it records its arguments (NUL
+// separated, one file per VM) and answers with KEY.out, KEY.err, KEY.code
+// after KEY.sleep seconds, KEY being -n's value and _ and --instance-id's.
+func fakeAz(t *testing.T) (path, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	path = filepath.Join(dir, "az")
+	script := `#!/bin/sh
+d=$(dirname "$0")
+for a in "$@"; do printf '%s\0' "$a"; done > "$d/args.tmp.$$"
+n= i=
+while [ $# -gt 0 ]; do case $1 in -n) n=$2; shift;; --instance-id) i=$2; shift;; esac; shift; done
+k=$n${i:+_$i}
+mv "$d/args.tmp.$$" "$d/$k.args"
+[ -f "$d/$k.sleep" ] && sleep "$(cat "$d/$k.sleep")"
+[ -f "$d/$k.err" ] && cat "$d/$k.err" >&2
+[ -f "$d/$k.out" ] && cat "$d/$k.out"
+exit "$(cat "$d/$k.code" 2>/dev/null || echo 0)"
+`
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path, dir
+}
+
+func azAnswer(stdout string) string {
+	msg := "Enable succeeded: \n[stdout]\n" + stdout + "\n[stderr]\n"
+	b, _ := json.MarshalIndent(map[string]any{"value": []map[string]any{{
+		"code": "ProvisioningState/succeeded", "displayStatus": "Provisioning succeeded", "level": "Info", "message": msg, "time": nil,
+	}}}, "", "  ")
+	return string(b)
+}
+
+func node(name, providerID string, labels map[string]string) *corev1.Node {
+	return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: labels}, Spec: corev1.NodeSpec{ProviderID: providerID}}
+}
+
+func TestNodesCollect(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	az, dir := fakeAz(t)
+	r := newNodeRoot(t)
+	soon := r.cert("/etc/kubernetes/certs/apiserver.crt", certtest.Template{CommonName: "apiserver", NotAfter: time.Now().Add(3 * 24 * time.Hour)}, false)
+	r.cert("/var/lib/kubelet/pki/kubelet-client-current.pem", certtest.Template{CommonName: "system:node:vmss0"}, true)
+	stdout := r.run("sh", NodeScript([]string{"/etc/kubernetes/extra.pem"}))
+	write := func(name, data string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("aks-np-vmss_0.out", azAnswer(stdout))
+	write("aks-vm-1.err", "ERROR: Please run 'az login' to setup account.\n")
+	write("aks-vm-1.code", "1")
+	write("aks-np-vmss_5.sleep", "30")
+
+	const sub = "11111111-2222-3333-4444-555555555555"
+	vmss := "azure:///subscriptions/" + sub + "/resourcegroups/mc_rg/providers/Microsoft.Compute/virtualMachineScaleSets/aks-np-vmss/virtualMachines/"
+	client := fake.NewClientset(
+		node("aks-np-vmss000000", vmss+"0", nil),
+		node("aks-np-vmss000005", vmss+"5", nil),
+		node("aks-vm-1", "azure:///subscriptions/"+sub+"/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachines/aks-vm-1", nil),
+		node("akswin000000", vmss+"9", map[string]string{corev1.LabelOSStable: "windows"}),
+		node("kind-worker", "kind://docker/kind/kind-worker", nil),
+		node("bare", "", nil),
+		node("odd", "azure:///subscriptions/"+sub, nil),
+	)
+	c := NewCollector(time.Now(), expiry.DefaultThresholds(), false)
+	n := &Nodes{Scope: &Scope{Client: client}, AzPath: az, Parallel: 3, Timeout: 700 * time.Millisecond, ExtraPaths: []string{"/etc/kubernetes/extra.pem"}}
+	start := time.Now()
+	n.Collect(t.Context(), c)
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("took %v: the slow node's az was not stopped at its timeout", took)
+	}
+	rep := c.Report()
+
+	loc := "node/aks-np-vmss000000:/etc/kubernetes/certs/apiserver.crt"
+	var got *api.Certificate
+	for i := range rep.Certificates {
+		if rep.Certificates[i].Location == loc {
+			got = &rep.Certificates[i]
+		}
+	}
+	if got == nil || got.Source != "nodes" || got.Status != api.StatusCritical || got.SHA256Fingerprint != certificate.Fingerprint(soon.Cert) ||
+		got.Name != "apiserver.crt" || got.Subject != "CN=apiserver" || got.DNSNames == nil || got.ResidualSeconds <= 0 {
+		t.Errorf("%s = %+v", loc, got)
+	}
+	if len(rep.Certificates) != 2 {
+		t.Errorf("%d certificates, want 2: %+v", len(rep.Certificates), rep.Certificates)
+	}
+	wantErrors := map[string]string{
+		"node/aks-vm-1":          "run `az login`",
+		"node/aks-np-vmss000005": "timed out",
+		"node/odd":               "too few segments",
+		"node/aks-np-vmss000000:/etc/kubernetes/extra.pem": "no such file on the node",
+	}
+	for _, e := range rep.Errors {
+		if w, ok := wantErrors[e.Location]; !ok || !strings.Contains(e.Message, w) {
+			t.Errorf("unexpected error %+v", e)
+		}
+		delete(wantErrors, e.Location)
+	}
+	for l, w := range wantErrors {
+		t.Errorf("no error at %s (%s): %+v", l, w, rep.Errors)
+	}
+	wantSkipped := map[string]string{
+		"node/akswin000000": "a Windows node",
+		"node/kind-worker":  `not an Azure VM: providerID "kind://docker/kind/kind-worker"`,
+		"node/bare":         "no spec.providerID",
+		"node/aks-np-vmss000000:/var/lib/kubelet/pki/kubelet.crt":                "not on the node",
+		"node/aks-np-vmss000000:/var/lib/kubelet/pki/kubelet-server-current.pem": "not on the node",
+	}
+	for _, s := range rep.Skipped {
+		if w, ok := wantSkipped[s.Location]; !ok || !strings.Contains(s.Reason, w) {
+			t.Errorf("unexpected skipped %+v", s)
+		}
+		delete(wantSkipped, s.Location)
+	}
+	for l, w := range wantSkipped {
+		t.Errorf("not skipped: %s (%s)", l, w)
+	}
+
+	args, err := os.ReadFile(filepath.Join(dir, "aks-np-vmss_0.args"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join([]string{"vmss", "run-command", "invoke", "-g", "mc_rg", "-n", "aks-np-vmss", "--instance-id", "0",
+		"--command-id", "RunShellScript", "--scripts", NodeScript([]string{"/etc/kubernetes/extra.pem"}), "--subscription", sub, "-o", "json"}, "\x00") + "\x00"
+	if string(args) != want {
+		t.Errorf("az args:\n%q\nwant\n%q", args, want)
+	}
+	if args, _ := os.ReadFile(filepath.Join(dir, "aks-vm-1.args")); !bytes.HasPrefix(args, []byte("vm\x00run-command\x00invoke\x00-g\x00MC_rg\x00-n\x00aks-vm-1\x00--command-id\x00RunShellScript\x00")) {
+		t.Errorf("vm args: %q", args)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "aks-np-vmss_9.args")); err == nil {
+		t.Error("az was called for the Windows node")
+	}
+}
+
+func TestNodesNamesAndMissingAz(t *testing.T) {
+	client := fake.NewClientset(node("a", "azure:///subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/a", nil))
+	c := NewCollector(time.Now(), expiry.DefaultThresholds(), false)
+	(&Nodes{Scope: &Scope{Client: client}, Names: []string{"a", "ghost"}, AzPath: filepath.Join(t.TempDir(), "no-az")}).Collect(t.Context(), c)
+	rep := c.Report()
+	if len(rep.Errors) != 2 || rep.Errors[0].Location != "az" || !strings.Contains(rep.Errors[0].Message, "--az-path") ||
+		rep.Errors[1].Location != "node/ghost" || rep.Errors[1].Message != "no such node" {
+		t.Errorf("errors = %+v", rep.Errors)
+	}
+}
+
+func TestNodesCaptured(t *testing.T) {
+	dir := t.TempDir()
+	fp := strings.Repeat("ab", 32)
+	script := runcommand.Header + "\nc|1700000000|1900000000|" + fp + "|/etc/kubernetes/certs/ca.crt|CN=ca\na|/var/lib/kubelet/pki/kubelet.crt\n" + runcommand.TrailerPrefix + "2\n"
+	capture := "### node: n1\n" + azAnswer(script) + "\n### node: n2\nEnable succeeded: \n[stdout]\nnotAfter=Dec 30 23:36:00 2025 GMT\n\n[stderr]\n\n"
+	file := filepath.Join(dir, "capture")
+	if err := os.WriteFile(file, []byte(capture), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	run := func(n *Nodes) *api.CertificateReport {
+		c := NewCollector(now, expiry.DefaultThresholds(), false)
+		n.Collect(t.Context(), c)
+		return c.Report()
+	}
+
+	rep := run(&Nodes{Captured: file, ExtraPaths: []string{"/etc/kubernetes/certs/apiserver.crt"}})
+	locs := map[string]api.CertificateStatus{}
+	for _, c := range rep.Certificates {
+		locs[c.Location] = c.Status
+	}
+	if len(locs) != 2 || locs["node/n1:/etc/kubernetes/certs/ca.crt"] != api.StatusOK || locs["node/n2:/etc/kubernetes/certs/apiserver.crt"] != api.StatusExpired {
+		t.Errorf("certificates = %+v", rep.Certificates)
+	}
+	if len(rep.Errors) != 0 || len(rep.Skipped) != 1 || rep.Skipped[0].Location != "node/n1:/var/lib/kubelet/pki/kubelet.crt" {
+		t.Errorf("errors %+v, skipped %+v", rep.Errors, rep.Skipped)
+	}
+
+	// --node picks from the capture; a name not in it is an error.
+	rep = run(&Nodes{Captured: file, Names: []string{"n1", "n3"}})
+	if len(rep.Certificates) != 1 || len(rep.Errors) != 1 || rep.Errors[0].Location != "node/n3" {
+		t.Errorf("--node n1 --node n3: certificates %+v, errors %+v", rep.Certificates, rep.Errors)
+	}
+
+	// Standard input, one unnamed node: --node names it; without, an error.
+	one := "Enable succeeded: \n[stdout]\nnotAfter=Dec 30 23:36:00 2025 GMT\n\n[stderr]\n"
+	rep = run(&Nodes{Captured: "-", Stdin: strings.NewReader(one), Names: []string{"n9"}})
+	if len(rep.Certificates) != 1 || rep.Certificates[0].Location != "node/n9" || len(rep.Certificates[0].Notes) != 1 {
+		t.Errorf("stdin: %+v", rep.Certificates)
+	}
+	rep = run(&Nodes{Captured: "-", Stdin: strings.NewReader(one)})
+	if len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Message, "--node NAME") {
+		t.Errorf("unnamed: %+v", rep.Errors)
+	}
+	rep = run(&Nodes{Captured: filepath.Join(dir, "missing")})
+	if len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Message, "no such file") {
+		t.Errorf("missing file: %+v", rep.Errors)
+	}
+
+	// The documented command's stderr: a file missing, openssl missing.
+	missing := `{"value":[{"code":"ProvisioningState/failed","displayStatus":"Provisioning failed","level":"Error","message":"Enable failed: failed to execute command: command terminated with exit status=1\n[stdout]\n\n[stderr]\nCan't open /etc/kubernetes/certs/apiserver.crt for reading, No such file or directory\nunable to load certificate\n","time":null}]}`
+	rep = run(&Nodes{Captured: "-", Stdin: strings.NewReader(missing), Names: []string{"n1"}, ExtraPaths: []string{"/etc/kubernetes/certs/apiserver.crt"}})
+	if len(rep.Errors) != 1 || rep.Errors[0].Location != "node/n1:/etc/kubernetes/certs/apiserver.crt" || rep.Errors[0].Message != "no such file on the node" {
+		t.Errorf("missing on the node: %+v", rep.Errors)
+	}
+	noOpenSSL := "Enable failed: failed to execute command: command terminated with exit status=127\n[stdout]\n\n[stderr]\n/var/lib/waagent/run-command/download/0/script.sh: 1: openssl: not found\n"
+	rep = run(&Nodes{Captured: "-", Stdin: strings.NewReader(noOpenSSL), Names: []string{"n1"}})
+	if len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Message, "openssl is not installed on the node") {
+		t.Errorf("openssl missing: %+v", rep.Errors)
+	}
+	failed := `{"value":[{"code":"ProvisioningState/failed","displayStatus":"Provisioning failed","level":"Error","message":"VM has reported a failure when processing extension 'RunCommandLinux'.","time":null}]}`
+	rep = run(&Nodes{Captured: "-", Stdin: strings.NewReader(failed), Names: []string{"n1"}})
+	if len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Message, "the run command failed on the VM: VM has reported a failure") {
+		t.Errorf("failed provisioning: %+v", rep.Errors)
+	}
+}
+
+// TestCollectorFoundDescription: a Found without Cert but with a
+// Description is judged like a certificate.
+func TestCollectorFoundDescription(t *testing.T) {
+	now := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
+	c := NewCollector(now, expiry.DefaultThresholds(), true)
+	desc := &api.Certificate{Subject: "CN=x", SHA256Fingerprint: strings.Repeat("cd", 32), NotBefore: metav1.NewTime(now.Add(-time.Hour)), NotAfter: metav1.NewTime(now.Add(48 * time.Hour)), Status: api.StatusOK, Source: "ignored"}
+	c.Found("nodes", Found{Description: desc, Location: "node/a:/x", Name: "x"})
+	c.Found("nodes", Found{Description: desc, Location: "node/b:/x"})                                                              // same fingerprint: deduplicated
+	c.Found("nodes", Found{Description: &api.Certificate{NotAfter: metav1.NewTime(now.Add(-time.Second))}, Location: "node/a:/y"}) // no fingerprint: never merged
+	c.Found("nodes", Found{Description: &api.Certificate{NotAfter: metav1.NewTime(now.Add(-time.Second))}, Location: "node/b:/y"})
+	c.Found("nodes", Found{Location: "nothing"})
+	r := c.Report()
+	if len(r.Certificates) != 3 {
+		t.Fatalf("%d certificates: %+v", len(r.Certificates), r.Certificates)
+	}
+	y, x := r.Certificates[0], r.Certificates[2]
+	if x.Source != "nodes" || x.Location != "node/a:/x" || x.Name != "x" || x.Status != api.StatusCritical || x.ResidualSeconds != 48*3600 ||
+		len(x.AlsoAt) != 1 || x.AlsoAt[0] != "nodes node/b:/x" || x.DNSNames == nil || x.IPAddresses == nil {
+		t.Errorf("x = %+v", x)
+	}
+	if y.Status != api.StatusExpired || y.ResidualSeconds != -1 || !y.NotBefore.IsZero() {
+		t.Errorf("y = %+v", y)
+	}
+	if desc.Status != api.StatusOK || desc.Source != "ignored" {
+		t.Error("the Description was modified")
+	}
+}
+
+// TestNodeScriptFallbacks: a date that cannot convert (busybox) leaves
+// openssl's dates, which parse the same; no openssl is one x| line.
+func TestNodeScriptFallbacks(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	r := newNodeRoot(t)
+	c := r.cert("/etc/kubernetes/certs/apiserver.crt", certtest.Template{CommonName: "apiserver"}, false)
+	bin := func(without string, fake map[string]string) string {
+		dir := t.TempDir()
+		for _, tool := range []string{"sh", "openssl", "grep", "head", "cut", "sed", "date"} {
+			if tool == without {
+				continue
+			}
+			if body, ok := fake[tool]; ok {
+				if err := os.WriteFile(filepath.Join(dir, tool), []byte(body), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				continue
+			}
+			p, err := exec.LookPath(tool)
+			if err != nil {
+				t.Skip(err)
+			}
+			if err := os.Symlink(p, filepath.Join(dir, tool)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return dir
+	}
+	run := func(path string) string {
+		script := NodeScript(nil)
+		for _, d := range []string{"/etc/kubernetes", "/var/lib/kubelet"} {
+			script = strings.ReplaceAll(script, d, r.dir+d)
+		}
+		cmd := exec.Command(filepath.Join(path, "sh"), "-c", script)
+		cmd.Env = []string{"PATH=" + path}
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.ReplaceAll(string(out), r.dir, "")
+	}
+
+	stdout := run(bin("", map[string]string{"date": "#!/bin/sh\necho 'date: invalid option -- f' >&2\nexit 1\n"}))
+	if !strings.Contains(stdout, " GMT|") {
+		t.Errorf("without GNU date, openssl's dates are expected:\n%s", stdout)
+	}
+	out, err := runcommand.Parse([]byte(stdout))
+	if err != nil || len(out.Files) != 4 || !out.Complete {
+		t.Fatalf("%v: %+v", err, out)
+	}
+	if f := out.Files[0]; f.Kind != runcommand.Cert || !f.NotAfter.Equal(c.Cert.NotAfter) || !f.NotBefore.Equal(c.Cert.NotBefore) || f.SHA256 != certificate.Fingerprint(c.Cert) {
+		t.Errorf("apiserver.crt = %+v", f)
+	}
+
+	stdout = run(bin("openssl", nil))
+	out, err = runcommand.Parse([]byte(stdout))
+	if err != nil || len(out.Files) != 0 || len(out.Problems) != 1 || out.Problems[0].Kind != runcommand.OpenSSLMissing || !out.Complete {
+		t.Errorf("without openssl: %v, %+v\n%s", err, out, stdout)
+	}
+}
