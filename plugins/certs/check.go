@@ -2,6 +2,7 @@ package certs
 
 import (
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -184,7 +185,7 @@ func newCmdCheck(f cmdutil.Factory, o *CheckOptions) *cobra.Command {
 	fl.StringArrayVar(&o.Endpoints, "endpoint", nil, "A TLS endpoint to check, host:port or an https URL; repeatable.")
 	fl.StringArrayVar(&o.Files, "file", nil, "A certificate file or glob to check (PEM bundle, DER, base64, or a kubeconfig); repeatable.")
 	fl.StringVar(&o.PKIDir, "pki-dir", o.PKIDir, "A kubeadm PKI directory to check.")
-	fl.StringVar(&o.KubeconfigDir, "kubeconfig-dir", o.KubeconfigDir, "The directory of kubeadm's kubeconfig files (admin.conf, …), checked with the PKI directory.")
+	fl.StringVar(&o.KubeconfigDir, "kubeconfig-dir", o.KubeconfigDir, "The directory of kubeadm's kubeconfig files (admin.conf, …), checked with the PKI directory; default: the parent of --pki-dir.")
 	fl.StringVar(&o.KubeletPKIDir, "kubelet-pki-dir", o.KubeletPKIDir, "The kubelet's certificate directory, checked with the PKI directory when present.")
 	fl.StringVar(&o.K3sDir, "k3s-dir", o.K3sDir, "A k3s data directory to check.")
 	fl.BoolVar(&o.AllContexts, "all-contexts", false, "Check every context of the kubeconfig, each certificate reported once.")
@@ -237,6 +238,11 @@ func (o *CheckOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 		}
 		if fl.Changed("pki-dir") || fl.Changed("kubeconfig-dir") || fl.Changed("kubelet-pki-dir") {
 			o.selected[SourcePKIDir] = true
+		}
+		// A PKI directory elsewhere (a copy, a backup, a chroot) comes with
+		// its kubeconfigs beside it, as /etc/kubernetes/pki does.
+		if fl.Changed("pki-dir") && !fl.Changed("kubeconfig-dir") {
+			o.KubeconfigDir = filepath.Dir(filepath.Clean(o.PKIDir))
 		}
 		if fl.Changed("k3s-dir") {
 			o.selected[SourceK3sDir] = true

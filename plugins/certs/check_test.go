@@ -197,3 +197,28 @@ jQIfjojUDiQuGnSJrFEEzZPT/92hRANCAASc7UJtgnF/abqWM60T3XwJ+YhbqRDF
 PsTMFVEiGEiV3dN0BdvYSMeqfBoRtPJRAuyvFgQYqm+WDwZDTRMGXBWF
 -----END PRIVATE KEY-----
 `
+
+func TestPKIDirBringsItsKubeconfigDir(t *testing.T) {
+	tf := cmdtesting.NewTestFactory()
+	defer tf.Cleanup()
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--pki-dir", "/srv/node1/etc/kubernetes/pki/"}, "/srv/node1/etc/kubernetes"},
+		{[]string{"--pki-dir", "/srv/node1/pki", "--kubeconfig-dir", "/srv/confs"}, "/srv/confs"},
+		{[]string{"--kubelet-pki-dir", "/x"}, "/etc/kubernetes"},
+	} {
+		o := NewCheckOptions(genericiooptions.NewTestIOStreamsDiscard())
+		cmd := newCmdCheck(tf, o)
+		if err := cmd.ParseFlags(tt.args); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.Complete(tf, cmd); err != nil {
+			t.Fatal(err)
+		}
+		if o.KubeconfigDir != tt.want || !o.selected[SourcePKIDir] {
+			t.Errorf("%v: kubeconfig dir %q (pki-dir selected %v), want %q", tt.args, o.KubeconfigDir, o.selected[SourcePKIDir], tt.want)
+		}
+	}
+}
