@@ -24,5 +24,12 @@ var Plugin = cli.Plugin{
 }
 
 func commands(f cmdutil.Factory, streams genericiooptions.IOStreams) []*cobra.Command {
-	return nil
+	return []*cobra.Command{
+		NewCmdCSR(f, streams),
+		NewCmdRenew(f, streams),
+		NewCmdCA(streams),
+		NewCmdSAKey(streams),
+		NewCmdKubeconfig(f, streams),
+		NewCmdPlan(f, streams),
+	}
 }

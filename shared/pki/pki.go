@@ -168,12 +168,20 @@ func KeyMatches(cert *x509.Certificate, key crypto.Signer) bool {
 	return ok && pub.Equal(cert.PublicKey)
 }
 
+// KeyMatchesPublic reports whether key is the private half of pub.
+func KeyMatchesPublic(key crypto.Signer, pub crypto.PublicKey) bool {
+	type equaler interface{ Equal(crypto.PublicKey) bool }
+	k, ok := key.Public().(equaler)
+	return ok && k.Equal(pub)
+}
+
 // Renew re-issues old for key, signed by ca: the same subject, SANs, key
 // usages and extended key usages, valid from now (backdated) for validity,
 // but never beyond the CA's own notAfter.
 func Renew(old *x509.Certificate, key crypto.Signer, ca *x509.Certificate, caKey crypto.Signer, now time.Time, validity time.Duration) (*x509.Certificate, error) {
 	tmpl := &x509.Certificate{
 		Subject:               old.Subject,
+		RawSubject:            old.RawSubject, // the subject byte for byte, attribute order and types kept
 		DNSNames:              old.DNSNames,
 		IPAddresses:           old.IPAddresses,
 		EmailAddresses:        old.EmailAddresses,
@@ -246,6 +254,7 @@ func CrossSign(newCA *x509.Certificate, oldCA *x509.Certificate, oldKey crypto.S
 func NewCSR(old *x509.Certificate, key crypto.Signer) ([]byte, error) {
 	der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
 		Subject:        old.Subject,
+		RawSubject:     old.RawSubject,
 		DNSNames:       old.DNSNames,
 		IPAddresses:    old.IPAddresses,
 		EmailAddresses: old.EmailAddresses,

@@ -104,3 +104,8 @@ func CA(t testing.TB, cn string) *Cert {
 	now := time.Now()
 	return New(t, Template{CommonName: cn, IsCA: true, NotBefore: now.Add(-time.Hour), NotAfter: now.Add(10 * 365 * 24 * time.Hour)}, nil)
 }
+
+// PEMOf encodes any certificate in PEM.
+func PEMOf(c *x509.Certificate) []byte {
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+}

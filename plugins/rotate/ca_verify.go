@@ -1,0 +1,217 @@
+package rotate
+
+import (
+	"crypto"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/certificate"
+	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/exitcode"
+	"github.com/kubecerts/kubecerts/shared/pki"
+	"github.com/kubecerts/kubecerts/shared/printing"
+)
+
+// CAVerifyOptions is kubectl rotate ca verify.
+type CAVerifyOptions struct {
+	Old    string
+	New    string
+	Layout string
+
+	PrintFlags *printing.PrintFlags
+	genericiooptions.IOStreams
+
+	layout  layout
+	printer printers.ResourcePrinter
+}
+
+// NewCmdCAVerify is kubectl rotate ca verify.
+func NewCmdCAVerify(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &CAVerifyOptions{PrintFlags: printing.NewPrintFlags(), IOStreams: streams}
+	cmd := &cobra.Command{
+		Use:   "verify --old DIR --new DIR",
+		Short: "Check a staged CA set the way k3s rotate-ca does",
+		Long: templates.LongDesc(`
+			Run the integrity checks k3s certificate rotate-ca runs before it accepts
+			new CAs: no expected file missing; each certificate matches its key; each
+			new CA verifies against the old roots (cross-signed) or the rotation is
+			flagged disruptive (nodes joined with a secure token need the new CA hash,
+			pods must restart to trust the new root); the old service-account key is
+			still there so existing tokens stay valid. Prints the new server CA's
+			hash as k3s secure join tokens (K10<hash>::…) or kubeadm's
+			--discovery-token-ca-cert-hash carry it.
+
+			Exit status: 0 all checks pass; 1 a check failed; 2 the rotation is
+			disruptive.`),
+		Example: templates.Examples(`
+			kubectl rotate ca verify --old /var/lib/rancher/k3s/server/tls --new /opt/k3s-new-ca`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.Old == "" || o.New == "" {
+				return cli.UsageErrorf(cmd, "--old and --new are required")
+			}
+			var err error
+			if o.layout, err = layoutFor(o.Layout, o.Old); err != nil {
+				return err
+			}
+			if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
+				return err
+			}
+			return o.Run()
+		},
+	}
+	cmd.Flags().StringVar(&o.Old, "old", "", "The live PKI directory.")
+	cmd.Flags().StringVar(&o.New, "new", "", "The staging directory with the new CAs.")
+	cmd.Flags().StringVar(&o.Layout, "layout", "", "kubeadm or k3s; detected from --old when empty.")
+	o.PrintFlags.AddFlags(cmd)
+	return cmd
+}
+
+// Run runs every check, prints them and sets the exit status.
+func (o *CAVerifyOptions) Run() error {
+	v := o.Verify()
+	if err := o.printer.PrintObj(v, o.Out); err != nil {
+		return err
+	}
+	if !o.PrintFlags.Machine() {
+		fmt.Fprintf(o.ErrOut, "new server CA hash: %s (%s)\n", v.ServerCAHash, v.JoinTokenPrefix)
+	}
+	code := exitcode.OK
+	for _, c := range v.Checks {
+		if !c.Passed && c.Severity == "error" {
+			code = exitcode.Error
+		}
+	}
+	if code == exitcode.OK && v.Disruptive {
+		code = exitcode.Warning
+	}
+	return exitcode.WithStatus(code, nil)
+}
+
+// Verify runs the checks.
+func (o *CAVerifyOptions) Verify() *api.CAVerification {
+	v := &api.CAVerification{Old: o.Old, New: o.New, Layout: o.layout.Name}
+	add := func(name string, passed bool, severity, format string, args ...interface{}) {
+		c := api.Check{Name: name, Passed: passed, Message: fmt.Sprintf(format, args...)}
+		if !passed {
+			c.Severity = severity
+		}
+		v.Checks = append(v.Checks, c)
+	}
+	for _, ca := range o.layout.CAs {
+		newBundle, err := certificate.ReadFile(filepath.Join(o.New, ca.Cert))
+		if err != nil {
+			add(ca.Name+"/present", false, "error", "%v", err)
+			continue
+		}
+		newKey, err := pki.ReadKeyFile(filepath.Join(o.New, ca.Key))
+		if err != nil {
+			add(ca.Name+"/present", false, "error", "%v", err)
+			continue
+		}
+		add(ca.Name+"/present", true, "", "%s and %s", ca.Cert, ca.Key)
+		first := newBundle.Certificates[0]
+		add(ca.Name+"/key-matches", pki.KeyMatches(first, newKey), "error", "%s matches %s", ca.Key, ca.Cert)
+		add(ca.Name+"/is-ca", first.IsCA, "error", "basicConstraints CA:TRUE")
+		oldBundle, err := certificate.ReadFile(filepath.Join(o.Old, ca.Cert))
+		if err != nil {
+			add(ca.Name+"/trusted-by-old", false, "error", "old CA: %v", err)
+			continue
+		}
+		if err := chainsTo(first, newBundle.Certificates[1:], oldBundle.Certificates); err != nil {
+			v.Disruptive = true
+			add(ca.Name+"/trusted-by-old", false, "warning",
+				"the new CA does not verify against the old root (%v): disruptive; nodes joined with a secure token need the new CA hash, and pods must restart to trust the new root", err)
+		} else {
+			add(ca.Name+"/trusted-by-old", true, "", "the new CA verifies against the old root (cross-signed): trust stays continuous")
+		}
+	}
+	o.checkServiceAccountKeys(add)
+	v.ServerCAHash, v.JoinTokenPrefix = o.serverCAHash()
+	return v
+}
+
+// chainsTo verifies cert against roots with intermediates.
+func chainsTo(cert *x509.Certificate, intermediates, roots []*x509.Certificate) error {
+	rootPool, interPool := x509.NewCertPool(), x509.NewCertPool()
+	for _, r := range roots {
+		rootPool.AddCert(r)
+	}
+	for _, i := range intermediates {
+		interPool.AddCert(i)
+	}
+	_, err := cert.Verify(x509.VerifyOptions{Roots: rootPool, Intermediates: interPool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	return err
+}
+
+// checkServiceAccountKeys: every old service-account key must still be
+// accepted after the rotation, or the tokens it signed stop working.
+func (o *CAVerifyOptions) checkServiceAccountKeys(add func(string, bool, string, string, ...interface{})) {
+	accepted := func(dir string) ([]crypto.PublicKey, error) {
+		file := o.layout.SAKey
+		if o.layout.SAPub != "" {
+			file = o.layout.SAPub
+		}
+		data, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			return nil, err
+		}
+		return publicKeys(data)
+	}
+	oldKeys, err := accepted(o.Old)
+	if err != nil {
+		add("service-account/old-key-kept", false, "error", "old service-account keys: %v", err)
+		return
+	}
+	newKeys, err := accepted(o.New)
+	if err != nil {
+		add("service-account/old-key-kept", false, "error", "new service-account keys: %v", err)
+		return
+	}
+	for i, old := range oldKeys {
+		if !containsKey(newKeys, old) {
+			add("service-account/old-key-kept", false, "error",
+				"old service-account key %d is not in the new set: tokens it signed would stop working (append it after the new key: kubectl rotate sa-key)", i+1)
+			return
+		}
+	}
+	add("service-account/old-key-kept", true, "", "all %d old service-account key(s) are still accepted", len(oldKeys))
+}
+
+// serverCAHash is the hash nodes join with: for k3s the SHA-256 of the
+// server CA file (the K10 token prefix), for kubeadm the SHA-256 of the CA's
+// public key (--discovery-token-ca-cert-hash).
+func (o *CAVerifyOptions) serverCAHash() (hash, prefix string) {
+	for _, ca := range o.layout.CAs {
+		if ca.Name != o.layout.ServerCA {
+			continue
+		}
+		data, err := os.ReadFile(filepath.Join(o.New, ca.Cert))
+		if err != nil {
+			return "", ""
+		}
+		if o.layout.Name == "k3s" {
+			sum := sha256.Sum256(data)
+			h := hex.EncodeToString(sum[:])
+			return h, "K10" + h + "::"
+		}
+		b, err := certificate.Parse(data)
+		if err != nil {
+			return "", ""
+		}
+		sum := sha256.Sum256(b.Certificates[0].RawSubjectPublicKeyInfo)
+		h := hex.EncodeToString(sum[:])
+		return h, "--discovery-token-ca-cert-hash sha256:" + h
+	}
+	return "", ""
+}

@@ -1,0 +1,291 @@
+package rotate
+
+import (
+	"context"
+	"crypto/x509"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+	"k8s.io/kubectl/pkg/util/templates"
+
+	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/atomicfile"
+	"github.com/kubecerts/kubecerts/shared/certificate"
+	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/pki"
+	"github.com/kubecerts/kubecerts/shared/printing"
+	"github.com/kubecerts/kubecerts/shared/tlsprobe"
+)
+
+// KubeconfigOptions is kubectl rotate kubeconfig.
+type KubeconfigOptions struct {
+	AddCA              string
+	RemoveCA           string
+	RemoveFingerprints []string
+	Force              bool
+	DryRun             bool
+
+	PrintFlags *printing.PrintFlags
+	genericiooptions.IOStreams
+
+	file        string
+	clusterName string
+	config      *clientcmdapi.Config
+	timeout     time.Duration
+	printer     printers.ResourcePrinter
+	now         func() time.Time
+}
+
+// NewCmdKubeconfig is kubectl rotate kubeconfig.
+func NewCmdKubeconfig(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
+	o := &KubeconfigOptions{PrintFlags: printing.NewPrintFlags(), IOStreams: streams, now: time.Now}
+	cmd := &cobra.Command{
+		Use:   "kubeconfig (--add-ca FILE | --remove-ca FILE | --remove-fingerprint SHA256)",
+		Short: "Move a kubeconfig across a CA rotation",
+		Long: templates.LongDesc(`
+			Change the CA bundle of the current context's cluster entry: during a CA
+			rotation add the new CA beside the old one (the "update clients" phase:
+			the kubeconfig then trusts both), and after the rotation completes remove
+			the old one.
+
+			Before writing, the new bundle is checked against the live server when it
+			can be reached: a kubeconfig that could not verify the server is refused
+			unless --force. The kubeconfig file is backed up first and replaced
+			atomically; a CA given as a file path becomes embedded data.`),
+		Example: templates.Examples(`
+			# Trust the new CA too, while the rotation is under way
+			kubectl rotate kubeconfig --add-ca new-ca.crt
+
+			# After completion, drop the old CA
+			kubectl rotate kubeconfig --remove-ca old-ca.crt`),
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Complete(f, cmd); err != nil {
+				return err
+			}
+			return o.Run(cmd.Context())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&o.AddCA, "add-ca", "", "A file of CA certificates to add to the cluster's bundle.")
+	fl.StringVar(&o.RemoveCA, "remove-ca", "", "A file of CA certificates to remove from the cluster's bundle.")
+	fl.StringArrayVar(&o.RemoveFingerprints, "remove-fingerprint", nil, "The SHA-256 fingerprint of a CA to remove (hex, colons allowed); repeatable.")
+	fl.BoolVar(&o.Force, "force", false, "Write even when the new bundle does not verify the live server.")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "Print the change; write nothing.")
+	o.PrintFlags.AddFlags(cmd)
+	return cmd
+}
+
+// Complete finds the file that defines the current context's cluster.
+func (o *KubeconfigOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
+	n := 0
+	for _, set := range []bool{o.AddCA != "", o.RemoveCA != "", len(o.RemoveFingerprints) > 0} {
+		if set {
+			n++
+		}
+	}
+	if n != 1 {
+		return cli.UsageErrorf(cmd, "give exactly one of --add-ca, --remove-ca or --remove-fingerprint")
+	}
+	var err error
+	if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
+		return err
+	}
+	loader := f.ToRawKubeConfigLoader()
+	raw, err := loader.RawConfig()
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
+	ctxName, _ := cmd.Flags().GetString("context")
+	if ctxName == "" {
+		ctxName = raw.CurrentContext
+	}
+	kctx := raw.Contexts[ctxName]
+	if kctx == nil {
+		return fmt.Errorf("kubeconfig: no context %q", ctxName)
+	}
+	o.clusterName = kctx.Cluster
+	if v, _ := cmd.Flags().GetString("cluster"); v != "" {
+		o.clusterName = v
+	}
+	if cfg, err := f.ToRESTConfig(); err == nil {
+		o.timeout = cfg.Timeout
+	}
+	for _, file := range loader.ConfigAccess().GetLoadingPrecedence() {
+		cfg, err := clientcmd.LoadFromFile(file)
+		if err != nil {
+			continue
+		}
+		if _, ok := cfg.Clusters[o.clusterName]; ok {
+			o.file, o.config = file, cfg
+			return nil
+		}
+	}
+	return fmt.Errorf("kubeconfig: no file defines cluster %q", o.clusterName)
+}
+
+// Run computes the new bundle, checks it against the live server, backs up
+// and writes.
+func (o *KubeconfigOptions) Run(ctx context.Context) error {
+	cluster := o.config.Clusters[o.clusterName]
+	current, err := o.currentBundle(cluster)
+	if err != nil {
+		return err
+	}
+	change := &api.KubeconfigCAChange{File: o.file, Cluster: o.clusterName, Server: cluster.Server, DryRun: o.DryRun}
+	for _, c := range current {
+		change.Before = append(change.Before, certificate.Fingerprint(c))
+	}
+	next, err := o.apply(current, change)
+	if err != nil {
+		return err
+	}
+	if len(next) == 0 {
+		return fmt.Errorf("cluster %q: that would remove every CA; refusing", o.clusterName)
+	}
+	for _, c := range next {
+		change.After = append(change.After, certificate.Fingerprint(c))
+	}
+	if err := o.checkLive(ctx, cluster, next, change); err != nil {
+		return err
+	}
+	if !o.DryRun && (len(change.Added) > 0 || len(change.Removed) > 0) {
+		if err := o.write(cluster, next, change); err != nil {
+			return err
+		}
+	}
+	return o.printer.PrintObj(change, o.Out)
+}
+
+func (o *KubeconfigOptions) currentBundle(cluster *clientcmdapi.Cluster) ([]*x509.Certificate, error) {
+	data := cluster.CertificateAuthorityData
+	where := "certificate-authority-data"
+	if len(data) == 0 && cluster.CertificateAuthority != "" {
+		path := cluster.CertificateAuthority
+		if !filepath.IsAbs(path) {
+			path = filepath.Join(filepath.Dir(o.file), path)
+		}
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("cluster %q: certificate-authority: %w", o.clusterName, err)
+		}
+		where = "certificate-authority " + path
+	}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	b, err := certificate.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %q: %s: %w", o.clusterName, where, err)
+	}
+	return b.Certificates, nil
+}
+
+func (o *KubeconfigOptions) apply(current []*x509.Certificate, change *api.KubeconfigCAChange) ([]*x509.Certificate, error) {
+	have := map[string]bool{}
+	for _, c := range current {
+		have[certificate.Fingerprint(c)] = true
+	}
+	switch {
+	case o.AddCA != "":
+		b, err := certificate.ReadFile(o.AddCA)
+		if err != nil {
+			return nil, fmt.Errorf("--add-ca: %w", err)
+		}
+		next := append([]*x509.Certificate{}, current...)
+		for _, c := range b.Certificates {
+			if !c.IsCA {
+				return nil, fmt.Errorf("--add-ca %s: %q is not a CA certificate", o.AddCA, c.Subject.String())
+			}
+			fp := certificate.Fingerprint(c)
+			if !have[fp] {
+				have[fp] = true
+				next = append(next, c)
+				change.Added = append(change.Added, fp)
+			}
+		}
+		return next, nil
+	default:
+		remove := map[string]bool{}
+		if o.RemoveCA != "" {
+			b, err := certificate.ReadFile(o.RemoveCA)
+			if err != nil {
+				return nil, fmt.Errorf("--remove-ca: %w", err)
+			}
+			for _, c := range b.Certificates {
+				remove[certificate.Fingerprint(c)] = true
+			}
+		}
+		for _, fp := range o.RemoveFingerprints {
+			remove[strings.ToLower(strings.ReplaceAll(fp, ":", ""))] = true
+		}
+		var next []*x509.Certificate
+		for _, c := range current {
+			fp := certificate.Fingerprint(c)
+			if remove[fp] {
+				change.Removed = append(change.Removed, fp)
+				continue
+			}
+			next = append(next, c)
+		}
+		if len(change.Removed) == 0 {
+			return nil, fmt.Errorf("cluster %q: none of the CAs to remove is in its bundle", o.clusterName)
+		}
+		return next, nil
+	}
+}
+
+// checkLive probes the server with the new bundle; a reachable server that
+// the bundle cannot verify is refused without --force.
+func (o *KubeconfigOptions) checkLive(ctx context.Context, cluster *clientcmdapi.Cluster, bundle []*x509.Certificate, change *api.KubeconfigCAChange) error {
+	if !strings.HasPrefix(cluster.Server, "https://") {
+		return nil
+	}
+	roots := x509.NewCertPool()
+	for _, c := range bundle {
+		roots.AddCert(c)
+	}
+	probe := &tlsprobe.Probe{URL: cluster.Server, ServerName: cluster.TLSServerName, Roots: roots, Timeout: o.timeout}
+	res, err := probe.Run(ctx)
+	if err != nil {
+		fmt.Fprintf(o.ErrOut, "warning: %s could not be reached (%v): the new bundle is not verified against it\n", cluster.Server, err)
+		return nil
+	}
+	change.Verified = &res.Verified
+	if !res.Verified && !o.Force {
+		return fmt.Errorf("cluster %q: with the new bundle the kubeconfig could not verify %s (%v); refusing (--force to write anyway)", o.clusterName, cluster.Server, res.VerifyError)
+	}
+	return nil
+}
+
+func (o *KubeconfigOptions) write(cluster *clientcmdapi.Cluster, bundle []*x509.Certificate, change *api.KubeconfigCAChange) error {
+	st, err := os.Stat(o.file)
+	if err != nil {
+		return err
+	}
+	original, err := os.ReadFile(o.file)
+	if err != nil {
+		return err
+	}
+	backup := fmt.Sprintf("%s.kubecerts-backup-%s", o.file, o.now().UTC().Format("20060102T150405Z"))
+	if err := atomicfile.Write(backup, original, 0o600); err != nil {
+		return fmt.Errorf("backing up %s: %w", o.file, err)
+	}
+	change.Backup = backup
+	cluster.CertificateAuthorityData = pki.EncodeCert(bundle...)
+	cluster.CertificateAuthority = ""
+	data, err := clientcmd.Write(*o.config)
+	if err != nil {
+		return err
+	}
+	return atomicfile.Write(o.file, data, st.Mode().Perm())
+}
