@@ -3,13 +3,14 @@ package catrust
 import (
 	"bytes"
 	"crypto/x509"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	goldenfile "github.com/kubecerts/kubecerts/shared/golden"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
@@ -24,8 +25,6 @@ import (
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/exitcode"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // fixedNow is when the golden outputs are made: testdata/ca-soon.pem is
 // CRITICAL then, ca-warn.pem WARNING, ca-expired.pem EXPIRED and the other
@@ -178,19 +177,7 @@ func run(t *testing.T, client kubernetes.Interface, stdin string, verb string, a
 // golden compares got with testdata/<name>; go test -update rewrites it.
 func golden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join(testdata, name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
+	goldenfile.Assert(t, name, got)
 }
 
 // writeFile writes data to a file in a test directory and returns its path.

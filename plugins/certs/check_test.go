@@ -2,7 +2,6 @@ package certs
 
 import (
 	"bytes"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,9 +12,8 @@ import (
 	cmdtesting "k8s.io/kubectl/pkg/cmd/testing"
 
 	"github.com/kubecerts/kubecerts/shared/exitcode"
+	"github.com/kubecerts/kubecerts/shared/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // fixedNow is when the golden reports are made: testdata/leaf.pem is OK then,
 // soon.pem CRITICAL and expired.pem EXPIRED.
@@ -40,23 +38,6 @@ func runCheck(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	return exitcode.FromError(err), out.String(), errOut.String()
 }
 
-func golden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
 func TestCheckFilesGolden(t *testing.T) {
 	files := []string{"--file", "testdata/bundle.pem", "--file", "testdata/soon.pem", "--file", "testdata/expired.pem"}
 	for _, tt := range []struct {
@@ -74,7 +55,7 @@ func TestCheckFilesGolden(t *testing.T) {
 			if code != exitcode.Critical {
 				t.Errorf("exit status = %d, want 3 (an expired certificate)", code)
 			}
-			golden(t, tt.name, out)
+			golden.Assert(t, tt.name, out)
 		})
 	}
 }

@@ -2,8 +2,6 @@ package tlsprobe
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"io"
 	"net"
 	"net/http"
@@ -15,34 +13,15 @@ import (
 	"github.com/kubecerts/kubecerts/shared/certificate/certtest"
 )
 
-// tlsServer serves leaf (signed by ca) on loopback.
-func tlsServer(t *testing.T, leaf, ca *certtest.Cert) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{
-		Certificate: [][]byte{leaf.Cert.Raw, ca.Cert.Raw},
-		PrivateKey:  leaf.Key,
-	}}}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func pool(c *certtest.Cert) *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(c.Cert)
-	return p
-}
-
 func TestProbeServerNameOverride(t *testing.T) {
 	ca := certtest.CA(t, "ca")
 	leaf := certtest.New(t, certtest.Template{CommonName: "api", DNSNames: []string{"api.internal"}}, ca)
-	srv := tlsServer(t, leaf, ca)
-	res, err := (&Probe{URL: srv.URL, ServerName: "api.internal", Roots: pool(ca), Timeout: 5 * time.Second}).Run(context.Background())
+	srv := certtest.TLSServer(t, leaf, ca)
+	res, err := (&Probe{URL: srv.URL, ServerName: "api.internal", Roots: certtest.Pool(ca), Timeout: 5 * time.Second}).Run(context.Background())
 	if err != nil || !res.Verified {
 		t.Fatalf("with tls-server-name: %v, verified %v (%v)", err, res != nil && res.Verified, res)
 	}
-	res, err = (&Probe{URL: srv.URL, Roots: pool(ca), Timeout: 5 * time.Second}).Run(context.Background())
+	res, err = (&Probe{URL: srv.URL, Roots: certtest.Pool(ca), Timeout: 5 * time.Second}).Run(context.Background())
 	if err != nil || res.Verified {
 		t.Fatalf("without tls-server-name the IP is not in the SANs: %v, verified %v", err, res.Verified)
 	}

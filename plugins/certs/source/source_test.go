@@ -2,12 +2,9 @@ package source
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
 	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,31 +24,12 @@ func newRecorder() recorder {
 	return recorder{NewCollector(time.Now(), expiry.DefaultThresholds(), false)}
 }
 
-// tlsServer serves leaf (signed by ca) on loopback.
-func tlsServer(t *testing.T, leaf, ca *certtest.Cert) *httptest.Server {
-	t.Helper()
-	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{
-		Certificate: [][]byte{leaf.Cert.Raw, ca.Cert.Raw},
-		PrivateKey:  leaf.Key,
-	}}}
-	srv.StartTLS()
-	t.Cleanup(srv.Close)
-	return srv
-}
-
-func pool(c *certtest.Cert) *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(c.Cert)
-	return p
-}
-
 func TestProbeReportsTheChainAndVerifies(t *testing.T) {
 	ca := certtest.CA(t, "cluster-ca")
 	leaf := certtest.New(t, certtest.Template{CommonName: "kube-apiserver", IPs: []net.IP{net.ParseIP("127.0.0.1")}}, ca)
-	srv := tlsServer(t, leaf, ca)
+	srv := certtest.TLSServer(t, leaf, ca)
 
-	res, err := (&tlsprobe.Probe{URL: srv.URL, Roots: pool(ca), Timeout: 5 * time.Second}).Run(context.Background())
+	res, err := (&tlsprobe.Probe{URL: srv.URL, Roots: certtest.Pool(ca), Timeout: 5 * time.Second}).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +42,7 @@ func TestProbeReportsTheChainAndVerifies(t *testing.T) {
 
 	// A kubeconfig left with another CA: still reported, verified false, with the hint.
 	other := certtest.CA(t, "new-ca")
-	res, err = (&tlsprobe.Probe{URL: srv.URL, Roots: pool(other), Timeout: 5 * time.Second}).Run(context.Background())
+	res, err = (&tlsprobe.Probe{URL: srv.URL, Roots: certtest.Pool(other), Timeout: 5 * time.Second}).Run(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,11 +7,14 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 )
@@ -108,4 +111,25 @@ func CA(t testing.TB, cn string) *Cert {
 // PEMOf encodes any certificate in PEM.
 func PEMOf(c *x509.Certificate) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: c.Raw})
+}
+
+// TLSServer serves leaf, with ca after it in the chain, on a loopback port
+// until the test ends.
+func TLSServer(t testing.TB, leaf, ca *Cert) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{
+		Certificate: [][]byte{leaf.Cert.Raw, ca.Cert.Raw},
+		PrivateKey:  leaf.Key,
+	}}}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// Pool is a certificate pool holding c.
+func Pool(c *Cert) *x509.CertPool {
+	p := x509.NewCertPool()
+	p.AddCert(c.Cert)
+	return p
 }
