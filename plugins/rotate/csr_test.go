@@ -11,10 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/json"
 	"encoding/pem"
-	"flag"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -35,20 +32,8 @@ import (
 	"github.com/kubecerts/kubecerts/plugins/rotate/csrcheck"
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/exitcode"
+	"github.com/kubecerts/kubecerts/shared/golden"
 )
-
-// The -update flag rewrites the golden files in testdata/. Other files of
-// the package may define it too: define it only when none has.
-func init() {
-	if flag.Lookup("update") == nil {
-		flag.Bool("update", false, "rewrite the golden files in testdata/")
-	}
-}
-
-func updateGolden() bool {
-	f := flag.Lookup("update")
-	return f != nil && f.Value.String() == "true"
-}
 
 // csrFixedNow is when the golden outputs are made.
 var csrFixedNow = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -187,26 +172,6 @@ func runCSR(t *testing.T, client *fake.Clientset, args ...string) (code int, std
 	return exitcode.FromError(err), out.String(), errOut.String()
 }
 
-func csrGolden(t *testing.T, name, got string) {
-	t.Helper()
-	path := filepath.Join("testdata", name)
-	if updateGolden() {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (go test -update creates it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s:\n--- got\n%s\n--- want\n%s", path, got, want)
-	}
-}
-
 func TestCSRListGolden(t *testing.T) {
 	client := fake.NewClientset(csrFixture(t)...)
 	for _, tt := range []struct {
@@ -225,7 +190,7 @@ func TestCSRListGolden(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut)
 			}
-			csrGolden(t, tt.golden, out)
+			golden.Assert(t, tt.golden, out)
 		})
 	}
 }
