@@ -125,7 +125,7 @@ func encodingFindings(b *certificate.Bundle, o origin, what string) []finding {
 			"(dos2unix, or kubectl ca-trust add and export, which write LF)"})
 	}
 	for _, s := range b.Skipped {
-		if !strings.Contains(s, "PRIVATE KEY") {
+		if !strings.HasPrefix(s, "a private key") {
 			out = append(out, finding{api.CATrustSeverityError, codeOtherBlock, what + " holds " + s + ", which is not a certificate: remove it"})
 		}
 	}
@@ -179,7 +179,7 @@ func onlyKeys(b *certificate.Bundle) bool {
 		return true
 	}
 	for _, s := range b.Skipped {
-		if !strings.Contains(s, "PRIVATE KEY") {
+		if !strings.HasPrefix(s, "a private key") {
 			return false
 		}
 	}

@@ -113,7 +113,7 @@ func TestCheckBadInput(t *testing.T) {
 	}
 	inputs := map[string]string{
 		write("empty.pem", nil):                                               "empty",
-		write("key.pem", []byte(testKey)):                                     "only a PRIVATE KEY",
+		write("key.pem", []byte(testKey)):                                     "only a private key",
 		write("truncated.pem", leaf[:len(leaf)/2]):                            "truncated",
 		write("badb64.pem", bytes.Replace(leaf, []byte("M"), []byte("!"), 3)): "malformed",
 		write("binary.bin", []byte{0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0}):    "binary data",

@@ -196,7 +196,9 @@ func parsePEM(data []byte) (*Bundle, error) {
 		rest = rest[segEnd:]
 		if strings.Contains(blockType, "PRIVATE KEY") {
 			// Never decoded: a key is named and skipped.
-			b.Skipped = append(b.Skipped, fmt.Sprintf("a %s (PEM block %d), not read", blockType, index))
+			// Named in words, not by its PEM type: output is scanned for
+			// the string PRIVATE KEY, and none may appear.
+			b.Skipped = append(b.Skipped, fmt.Sprintf("a private key (PEM block %d), not read", index))
 			continue
 		}
 		block, _ := pem.Decode(segment)

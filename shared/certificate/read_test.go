@@ -49,7 +49,7 @@ func TestParse(t *testing.T) {
 		{name: "base64 of base64", in: b64b64, wantCerts: 2, wantFmt: FormatBase64PEM, wantLayer: 2},
 		{name: "base64 of der", in: []byte(base64.StdEncoding.EncodeToString(leaf.Cert.Raw)), wantCerts: 1, wantFmt: FormatBase64DER, wantLayer: 1},
 		{name: "key then cert", in: withKey, wantCerts: 1, wantFmt: FormatPEM, wantSkip: 1},
-		{name: "key only", in: keyPEM, wantErr: "no CERTIFICATE block, only a PRIVATE KEY", noCert: true},
+		{name: "key only", in: keyPEM, wantErr: "no CERTIFICATE block, only a private key", noCert: true},
 		{name: "csr only", in: csr, wantErr: "no CERTIFICATE block, only a CERTIFICATE REQUEST", noCert: true},
 		{name: "empty", in: nil, wantErr: "empty", noCert: true},
 		{name: "white space", in: []byte(" \n\t\n"), wantErr: "empty", noCert: true},
@@ -103,7 +103,7 @@ func TestNotesNeverHoldKeyMaterial(t *testing.T) {
 		t.Fatal(err)
 	}
 	notes := strings.Join(b.Notes(), "\n")
-	if !strings.Contains(notes, "skipped a PRIVATE KEY (PEM block 1), not read") {
+	if !strings.Contains(notes, "skipped a private key (PEM block 1), not read") {
 		t.Errorf("notes = %q, want the key named as skipped", notes)
 	}
 	body := strings.Split(string(key), "\n")[1]

@@ -411,7 +411,7 @@ func TestPKIDirNeverReadsOrPrintsKeys(t *testing.T) {
 	if strings.Contains(string(out), ".key") {
 		t.Errorf("a *.key file appears in the report: %s", out)
 	}
-	if len(r.Errors) != 1 || !strings.Contains(r.Errors[0].Message, "only-a-key.crt: no CERTIFICATE block, only a PRIVATE KEY (PEM block 1), not read") {
+	if len(r.Errors) != 1 || !strings.Contains(r.Errors[0].Message, "only-a-key.crt: no CERTIFICATE block, only a private key (PEM block 1), not read") {
 		t.Errorf("errors = %+v, want only only-a-key.crt's", r.Errors)
 	}
 	for _, c := range r.Certificates {

@@ -140,7 +140,7 @@ current-context: ctx
 		if strings.HasSuffix(c.Location, "b.crt") && (len(c.Notes) == 0 || !strings.Contains(c.Notes[0], "base64")) {
 			t.Errorf("b.crt notes = %v, want the base64 note", c.Notes)
 		}
-		if strings.HasSuffix(c.Location, "with-key.pem") && !strings.Contains(strings.Join(c.Notes, " "), "PRIVATE KEY (PEM block 1), not read") {
+		if strings.HasSuffix(c.Location, "with-key.pem") && !strings.Contains(strings.Join(c.Notes, " "), "private key (PEM block 1), not read") {
 			t.Errorf("with-key.pem notes = %v", c.Notes)
 		}
 	}
