@@ -25,7 +25,8 @@ CODEGEN_VERSION     := v0.37.2
 GO_TEST_FLAGS       ?= -race -count=1
 E2E_TIMEOUT         ?= 30m
 
-.PHONY: all build install test unit e2e bench lint verify generate tools clean test-cluster-up test-cluster-down
+.PHONY: all build install test unit e2e bench lint verify generate tools clean test-cluster-up test-cluster-down \
+	dist dist-archives verify-dist dist-test docs
 
 all: build
 
@@ -42,7 +43,7 @@ install: build
 	install -m 0755 hack/completion/kubectl_complete-* $(PREFIX)/bin/
 	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "note: add $(PREFIX)/bin to PATH so kubectl finds the plugins" >&2;; esac
 
-test: lint unit e2e
+test: lint unit e2e verify-dist
 
 # Unit tests: everything but the e2e suite under test/.
 unit:
@@ -75,6 +76,7 @@ verify:
 	@bad=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.cache/*')); \
 	  if [ -n "$$bad" ]; then echo "gofmt needed: $$bad" >&2; exit 1; fi
 	./hack/verify-generated.sh
+	./hack/verify-docs.sh
 
 generate:
 	$(GO) run k8s.io/code-generator/cmd/deepcopy-gen@$(CODEGEN_VERSION) \
@@ -82,3 +84,57 @@ generate:
 
 clean:
 	rm -rf bin dist
+
+# docs/reference: one page per command, generated from the cobra commands
+# (hack/gendocs, its own module: cobra/doc needs go-md2man, which the plugins
+# do not; -mod=mod lets its go.sum follow the root module's new dependencies);
+# hack/verify-docs.sh, run by verify, fails when they are stale.
+docs:
+	cd hack/gendocs && GOFLAGS="$${GOFLAGS:-} -mod=mod" $(GO) run . -out ../../docs/reference
+
+# Release archives. make dist cross-compiles the plugins for DIST_PLATFORMS
+# (one go build per binary and platform, into dist/bin/<os>_<arch>/), then
+# hack/dist packs dist/<binary>_<os>_<arch>.tar.gz (.zip for windows: binary,
+# kubectl_complete-* helper, LICENSE; reproducible), writes dist/sha256sums.txt
+# and renders the krew manifests krew/<plugin>.yaml into dist/krew/ with the
+# archives' sha256 under BASE_URL. krew needs a semantic version with a leading
+# v: a tag (v0.1.0) is used as is; an untagged tree (git describe a83fd6b-dirty)
+# is released as v0.0.0-dev+a83fd6b-dirty. make -j4 dist builds in parallel.
+DIST_PLATFORMS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+DIST_VERSION   ?= $(shell v='$(VERSION)'; \
+	if echo "$$v" | grep -Eq '^v(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$$'; \
+	then echo "$$v"; else echo "v0.0.0-dev+$$(echo "$$v" | tr -c '0-9A-Za-z.\n-' '-')"; fi)
+BASE_URL       ?= https://github.com/kubecerts/kubecerts/releases/download/$(VERSION)
+
+comma := ,
+empty :=
+space := $(empty) $(empty)
+DIST_BINS  := $(foreach p,$(DIST_PLATFORMS),$(foreach b,$(BINARIES),dist/bin/$(subst /,_,$(p))/$(b)$(if $(filter windows/%,$(p)),.exe)))
+DIST_FLAGS  = -version=$(VERSION) -date=$(BUILD_DATE) -base-url=$(BASE_URL) -bin=dist/bin \
+	-binaries=$(subst $(space),$(comma),$(strip $(BINARIES))) -platforms=$(subst $(space),$(comma),$(strip $(DIST_PLATFORMS))) \
+	-license=LICENSE -completion=hack/completion -templates=krew
+
+# The version is settled first, then everything (LDFLAGS, BASE_URL) is built
+# from it in a sub-make.
+dist:
+	@$(MAKE) --no-print-directory dist-archives VERSION='$(DIST_VERSION)'
+
+dist-archives: $(DIST_BINS)
+	$(GO) run ./hack/dist $(DIST_FLAGS) -out=dist
+	@echo "dist: $(VERSION): $$(ls dist/*.tar.gz dist/*.zip | wc -l) archives, dist/sha256sums.txt, dist/krew/"
+
+dist/bin/%: FORCE
+	@mkdir -p $(@D)
+	CGO_ENABLED=0 GOOS=$(firstword $(subst _, ,$(*D))) GOARCH=$(lastword $(subst _, ,$(*D))) \
+	  $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/$(basename $(*F))
+
+# verify-dist (run by test): make dist, then test/dist checks the archives and
+# manifests as krew would, installs the linux/amd64 ones into a krew layout and
+# runs them through kubectl, and rebuilds to check reproducibility. test/dist
+# skips itself when run without KUBECERTS_DIST_DIR (as by e2e's ./test/...).
+verify-dist:
+	@$(MAKE) --no-print-directory dist-test VERSION='$(DIST_VERSION)'
+
+dist-test: dist-archives
+	KUBECERTS_DIST_DIR='$(CURDIR)/dist' KUBECERTS_DIST_FLAGS='$(DIST_FLAGS)' KUBECERTS_DIST_LDFLAGS='$(LDFLAGS)' \
+	  $(GO) test -count=1 -timeout 30m ./test/dist/

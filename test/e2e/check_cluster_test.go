@@ -260,7 +260,9 @@ func TestCheckVerboseNeverPrintsKeys(t *testing.T) {
 		{"certs", "check", "--source", "cluster", "-A", "--all-secret-types", "-v=9", "-o", "json"},
 	} {
 		stdout, stderr, err := framework.Kubectl(t.Context(), dir, c.AdminKubeconfig, args...)
-		if code := exitCode(t, err); code != 0 && code != 1 {
+		// Other tests leave expired and broken certificates in the
+		// cluster: any report status is fine here, a crash is not.
+		if code := exitCode(t, err); code > 3 {
 			t.Errorf("%v: exit %d", args, code)
 		}
 		out := stdout + stderr
