@@ -26,7 +26,7 @@ GO_TEST_FLAGS       ?= -race -count=1
 E2E_TIMEOUT         ?= 30m
 
 .PHONY: all build install test unit e2e bench lint verify generate tools clean test-cluster-up test-cluster-down \
-	dist dist-archives verify-dist dist-test docs
+	dist dist-archives verify-dist dist-test docs fuzz
 
 all: build
 
@@ -43,7 +43,7 @@ install: build
 	install -m 0755 hack/completion/kubectl_complete-* $(PREFIX)/bin/
 	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "note: add $(PREFIX)/bin to PATH so kubectl finds the plugins" >&2;; esac
 
-test: lint unit e2e verify-dist
+test: lint unit e2e verify-dist fuzz
 
 # Unit tests: everything but the e2e suite under test/.
 unit:
@@ -63,6 +63,19 @@ test-cluster-up:
 
 test-cluster-down:
 	./hack/test-cluster.sh down
+
+# Fuzz targets, each run for FUZZTIME (make test: 10s each; before calling a
+# parser change done, run FUZZTIME=5m).
+FUZZTIME     ?= 10s
+FUZZ_TARGETS := shared/certificate:FuzzParse shared/duration:FuzzParse \
+	plugins/certs/source:FuzzKubeconfigFile plugins/certs/source/runcommand:FuzzParse \
+	plugins/rotate/csrcheck:FuzzReview plugins/catrust:FuzzValidateManifest
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; fn=$${t##*:}; echo "fuzz: $$pkg $$fn for $(FUZZTIME)"; \
+	  $(GO) test ./$$pkg -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -parallel 1 || exit 1; \
+	done
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -179,12 +179,12 @@ func parsePEM(data []byte) (*Bundle, error) {
 		if nl := bytes.IndexByte(header, '\n'); nl >= 0 {
 			header = header[:nl]
 		}
-		blockType := strings.TrimSuffix(strings.TrimPrefix(string(header), "-----BEGIN "), "-----")
+		blockType := pemType(header)
 		// Each block is cut at its own END line and decoded alone, so that a
 		// malformed block is reported as such rather than skipped over.
 		end := bytes.Index(rest[start:], []byte("-----END"))
 		if end < 0 {
-			return b, fmt.Errorf("PEM block %d (line %d): truncated %s block, no END line", index, line, blockType)
+			return b, fmt.Errorf("PEM block %d (line %d): truncated %s block, no END line", index, line, describeType(blockType))
 		}
 		segEnd := start + end
 		if nl := bytes.IndexByte(rest[segEnd:], '\n'); nl >= 0 {
@@ -194,7 +194,7 @@ func parsePEM(data []byte) (*Bundle, error) {
 		}
 		segment := rest[start:segEnd]
 		rest = rest[segEnd:]
-		if strings.Contains(blockType, "PRIVATE KEY") {
+		if strings.Contains(string(header), "PRIVATE KEY") {
 			// Never decoded: a key is named and skipped.
 			// Named in words, not by its PEM type: output is scanned for
 			// the string PRIVATE KEY, and none may appear.
@@ -203,10 +203,10 @@ func parsePEM(data []byte) (*Bundle, error) {
 		}
 		block, _ := pem.Decode(segment)
 		if block == nil {
-			return b, fmt.Errorf("PEM block %d (line %d): malformed %s block (bad base64 or mismatched BEGIN/END lines)", index, line, blockType)
+			return b, fmt.Errorf("PEM block %d (line %d): malformed %s block (bad base64 or mismatched BEGIN/END lines)", index, line, describeType(blockType))
 		}
 		if block.Type != "CERTIFICATE" && block.Type != "TRUSTED CERTIFICATE" && block.Type != "X509 CERTIFICATE" {
-			b.Skipped = append(b.Skipped, fmt.Sprintf("a %s (PEM block %d)", block.Type, index))
+			b.Skipped = append(b.Skipped, fmt.Sprintf("a %s (PEM block %d)", describeType(block.Type), index))
 			continue
 		}
 		cert, err := x509.ParseCertificate(block.Bytes)
@@ -222,6 +222,37 @@ func parsePEM(data []byte) (*Bundle, error) {
 		return b, fmt.Errorf("no CERTIFICATE block: %w", ErrNoCertificate)
 	}
 	return b, nil
+}
+
+// pemType is the type named by a "-----BEGIN TYPE-----" line, or "" when
+// the line is not well formed.
+func pemType(header []byte) string {
+	h := strings.TrimRight(string(header), " \t")
+	if !strings.HasPrefix(h, "-----BEGIN ") || !strings.HasSuffix(h, "-----") || len(h) < len("-----BEGIN -----") {
+		return ""
+	}
+	t := h[len("-----BEGIN ") : len(h)-len("-----")]
+	for _, c := range t {
+		if c < ' ' || c > '~' {
+			return ""
+		}
+	}
+	return t
+}
+
+// describeType names a block type in messages: a private key in words (no
+// output may contain the string PRIVATE KEY), an unreadable header as such,
+// and nothing taken verbatim beyond 40 characters.
+func describeType(t string) string {
+	switch {
+	case t == "":
+		return "PEM (malformed BEGIN line)"
+	case strings.Contains(t, "PRIVATE KEY"):
+		return "private key"
+	case len(t) > 40:
+		return t[:40] + "…"
+	}
+	return t
 }
 
 // decodeBase64 decodes data when it is nothing but base64 (standard or URL
