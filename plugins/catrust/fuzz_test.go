@@ -35,4 +35,3 @@ func FuzzValidateManifest(f *testing.F) {
 		}
 	})
 }
-
