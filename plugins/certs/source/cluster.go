@@ -2,7 +2,9 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"sync"
 	"sync/atomic"
 
@@ -150,6 +152,14 @@ func where(resource, ns string, namespaced bool) string {
 // describeAPIError spells out a missing permission: the verb, resource and
 // namespace to grant.
 func describeAPIError(err error, verb, resource, ns string, namespaced bool) error {
+	var urlErr *url.Error
+	if errors.As(err, &urlErr) {
+		// "Get https://…?continue=…&limit=…: dial tcp …: connection refused"
+		// says less than the server and the cause.
+		if u, perr := url.Parse(urlErr.URL); perr == nil {
+			return fmt.Errorf("%s %s: %v", verb, u.Scheme+"://"+u.Host, urlErr.Err)
+		}
+	}
 	if !apierrors.IsForbidden(err) {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -224,8 +225,18 @@ func Kubectl(ctx context.Context, pluginDir, kubeconfig string, args ...string) 
 	cmd.Env = env
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		return out.String(), errOut.String(), fmt.Errorf("kubectl %v: %w", args, err)
+	runErr := cmd.Run()
+	// Every command the e2e suite runs is scanned: no output may show a
+	// private key, whatever the test itself asserts.
+	if strings.Contains(out.String()+errOut.String(), "PRIVATE KEY") {
+		return out.String(), errOut.String(), fmt.Errorf("kubectl %v: %w", args, ErrPrivateKeyInOutput)
+	}
+	if runErr != nil {
+		return out.String(), errOut.String(), fmt.Errorf("kubectl %v: %w", args, runErr)
 	}
 	return out.String(), errOut.String(), nil
 }
+
+// ErrPrivateKeyInOutput is returned by Kubectl when a command printed the
+// string PRIVATE KEY; tests fail on it as on a command that did not run.
+var ErrPrivateKeyInOutput = errors.New(`the output contains "PRIVATE KEY"`)
