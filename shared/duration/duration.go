@@ -14,7 +14,7 @@ package duration
 import (
 	"fmt"
 	"math"
-	"strconv"
+	"math/big"
 	"strings"
 	"time"
 
@@ -192,26 +192,26 @@ func parseISO8601(s string) (time.Duration, error) {
 	return total, nil
 }
 
+// scale multiplies a decimal number by unit exactly (no binary floating
+// point: 32.16s is 32160000000ns, not 32159999999ns), rounding the last
+// nanosecond half up.
 func scale(num string, unit time.Duration) (time.Duration, error) {
 	if strings.Count(num, ".") > 1 || num == "." {
 		return 0, fmt.Errorf("bad number %q", num)
 	}
-	if !strings.Contains(num, ".") {
-		n, err := strconv.ParseInt(num, 10, 64)
-		if err != nil || n > math.MaxInt64/int64(unit) {
-			return 0, fmt.Errorf("%s is too large", num)
-		}
-		return time.Duration(n) * unit, nil
-	}
-	f, err := strconv.ParseFloat(num, 64)
-	if err != nil {
+	whole, frac, _ := strings.Cut(num, ".")
+	r, ok := new(big.Int).SetString(whole+frac, 10)
+	if whole+frac == "" || !ok {
 		return 0, fmt.Errorf("bad number %q", num)
 	}
-	v := f * float64(unit)
-	if v >= math.MaxInt64 {
+	pow := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(len(frac))), nil)
+	r.Mul(r, big.NewInt(int64(unit)))
+	r.Add(r, new(big.Int).Rsh(pow, 1))
+	r.Quo(r, pow)
+	if !r.IsInt64() {
 		return 0, fmt.Errorf("%s is too large", num)
 	}
-	return time.Duration(v), nil
+	return time.Duration(r.Int64()), nil
 }
 
 func add(a, b time.Duration) (time.Duration, error) {
