@@ -129,31 +129,27 @@ func kubeconfigCAExpiry(f cmdutil.Factory) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
-	data := cfg.TLSClientConfig.CAData
-	if len(data) == 0 && cfg.TLSClientConfig.CAFile != "" {
-		b, err := certificate.ReadFile(cfg.TLSClientConfig.CAFile)
-		if err != nil {
+	tls := cfg.TLSClientConfig
+	var b *certificate.Bundle
+	switch {
+	case len(tls.CAData) > 0:
+		if b, err = certificate.Parse(tls.CAData); err != nil {
+			return time.Time{}, fmt.Errorf("certificate-authority-data: %w", err)
+		}
+	case tls.CAFile != "":
+		if b, err = certificate.ReadFile(tls.CAFile); err != nil {
 			return time.Time{}, err
 		}
-		return earliest(b.Certificates[0].NotAfter, b), nil
-	}
-	if len(data) == 0 {
+	default:
 		return time.Time{}, fmt.Errorf("the current context names no CA")
 	}
-	b, err := certificate.Parse(data)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("certificate-authority-data: %w", err)
-	}
-	return earliest(b.Certificates[0].NotAfter, b), nil
-}
-
-func earliest(t time.Time, b *certificate.Bundle) time.Time {
-	for _, c := range b.Certificates {
-		if c.NotAfter.Before(t) {
-			t = c.NotAfter
+	earliest := b.Certificates[0].NotAfter
+	for _, c := range b.Certificates[1:] {
+		if c.NotAfter.Before(earliest) {
+			earliest = c.NotAfter
 		}
 	}
-	return t.UTC()
+	return earliest.UTC(), nil
 }
 
 // Run builds and prints the plan.

@@ -195,9 +195,8 @@ func publicOf(keys []crypto.Signer) []crypto.PublicKey {
 }
 
 func containsKey(keys []crypto.PublicKey, k crypto.PublicKey) bool {
-	type equaler interface{ Equal(crypto.PublicKey) bool }
 	for _, x := range keys {
-		if e, ok := x.(equaler); ok && e.Equal(k) {
+		if pki.SamePublicKey(x, k) {
 			return true
 		}
 	}

@@ -163,16 +163,19 @@ func ReadCertFile(path string) (*x509.Certificate, error) {
 
 // KeyMatches reports whether key is the private half of cert's public key.
 func KeyMatches(cert *x509.Certificate, key crypto.Signer) bool {
-	type equaler interface{ Equal(crypto.PublicKey) bool }
-	pub, ok := key.Public().(equaler)
-	return ok && pub.Equal(cert.PublicKey)
+	return SamePublicKey(key.Public(), cert.PublicKey)
 }
 
 // KeyMatchesPublic reports whether key is the private half of pub.
 func KeyMatchesPublic(key crypto.Signer, pub crypto.PublicKey) bool {
+	return SamePublicKey(key.Public(), pub)
+}
+
+// SamePublicKey reports whether a and b are the same public key.
+func SamePublicKey(a, b crypto.PublicKey) bool {
 	type equaler interface{ Equal(crypto.PublicKey) bool }
-	k, ok := key.Public().(equaler)
-	return ok && k.Equal(pub)
+	e, ok := a.(equaler)
+	return ok && e.Equal(b)
 }
 
 // Renew re-issues old for key, signed by ca: the same subject, SANs, key

@@ -4,10 +4,10 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
-	"github.com/kubecerts/kubecerts/shared/tlsprobe"
 	"net/http"
-	"os"
 	"strings"
+
+	"github.com/kubecerts/kubecerts/shared/tlsprobe"
 
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -42,6 +42,15 @@ func ResolveContexts(raw clientcmdapi.Config, names ...string) ([]Context, error
 	return out, nil
 }
 
+// locationPrefix starts the locations of a context's certificates when
+// several contexts are checked ("context/NAME "); empty for the current one.
+func (c Context) locationPrefix() string {
+	if c.Name == "" {
+		return ""
+	}
+	return "context/" + c.Name + " "
+}
+
 // Kubeconfig reports every certificate a context uses: the user's client
 // certificate and the cluster's CA bundle.
 type Kubeconfig struct {
@@ -57,10 +66,7 @@ func (k *Kubeconfig) Collect(_ context.Context, sink Sink) {
 	tls := cfg.TLSClientConfig
 	user := "user/" + orDefault(k.Context.UserName, "(flags)")
 	cluster := "cluster/" + orDefault(k.Context.ClusterName, "(flags)")
-	prefix := ""
-	if k.Context.Name != "" {
-		prefix = "context/" + k.Context.Name + " "
-	}
+	prefix := k.Context.locationPrefix()
 	cred, err := credential(tls.CertData, tls.CertFile, "client-certificate")
 	reportCredential(k.Name(), prefix+user, cred, err, sink)
 	if len(tls.CertData) == 0 && tls.CertFile == "" {
@@ -89,10 +95,7 @@ func (a *APIServer) Name() string { return "apiserver" }
 // Collect implements Source.
 func (a *APIServer) Collect(ctx context.Context, sink Sink) {
 	cfg := a.Context.Config
-	prefix := ""
-	if a.Context.Name != "" {
-		prefix = "context/" + a.Context.Name + " "
-	}
+	prefix := a.Context.locationPrefix()
 	loc := prefix + cfg.Host
 	if strings.HasPrefix(cfg.Host, "http://") {
 		sink.Skipped(a.Name(), loc, "the server is plain HTTP: no certificate to check")
@@ -124,19 +127,8 @@ func (a *APIServer) Collect(ctx context.Context, sink Sink) {
 // rootsOf is the CA pool the client configuration trusts: its CA data or
 // file, or nil (the system roots) when it names none.
 func rootsOf(cfg *rest.Config) (*x509.CertPool, error) {
-	tls := cfg.TLSClientConfig
-	data := tls.CAData
-	if len(data) == 0 && tls.CAFile != "" {
-		var err error
-		if data, err = os.ReadFile(tls.CAFile); err != nil {
-			return nil, fmt.Errorf("certificate-authority: %w", err)
-		}
-	}
-	if len(data) == 0 {
-		return nil, nil
-	}
-	cred, err := credential(data, "", "certificate-authority")
-	if err != nil {
+	cred, err := credential(cfg.TLSClientConfig.CAData, cfg.TLSClientConfig.CAFile, "certificate-authority")
+	if err != nil || cred == nil {
 		return nil, err
 	}
 	return poolOf(cred), nil
