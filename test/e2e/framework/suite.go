@@ -210,6 +210,12 @@ func KubectlPath() (string, error) {
 // output and error. err is non-nil when kubectl could not run or exited
 // non-zero.
 func Kubectl(ctx context.Context, pluginDir, kubeconfig string, args ...string) (stdout, stderr string, err error) {
+	return KubectlInput(ctx, pluginDir, kubeconfig, nil, args...)
+}
+
+// KubectlInput is Kubectl with stdin (nil: no input) as kubectl's standard
+// input.
+func KubectlInput(ctx context.Context, pluginDir, kubeconfig string, stdin []byte, args ...string) (stdout, stderr string, err error) {
 	kubectl, err := KubectlPath()
 	if err != nil {
 		return "", "", err
@@ -225,6 +231,9 @@ func Kubectl(ctx context.Context, pluginDir, kubeconfig string, args ...string) 
 	cmd.Env = env
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
 	runErr := cmd.Run()
 	// Every command the e2e suite runs is scanned: no output may show a
 	// private key, whatever the test itself asserts.
