@@ -1,9 +1,14 @@
 package certs
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -11,17 +16,21 @@ import (
 	"github.com/kubecerts/kubecerts/shared/tlsprobe"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubecerts/kubecerts/plugins/certs/source"
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/cli"
 	"github.com/kubecerts/kubecerts/shared/duration"
 	"github.com/kubecerts/kubecerts/shared/exitcode"
@@ -134,6 +143,9 @@ type CheckOptions struct {
 	now      func() time.Time
 	scope    *source.Scope
 	scopeErr error
+	// endpointCA is --certificate-authority, which endpoints are verified
+	// against instead of the system roots.
+	endpointCA string
 }
 
 // NewCheckOptions returns the defaults.
@@ -324,7 +336,7 @@ func (o *CheckOptions) resolveContexts(f cmdutil.Factory, cmd *cobra.Command) ([
 			names = append(names, n)
 		}
 		if len(names) == 0 {
-			return nil, fmt.Errorf("kubeconfig: no contexts")
+			return nil, noContexts(loader, "")
 		}
 		sort.Strings(names)
 		var out []source.Context
@@ -345,7 +357,7 @@ func (o *CheckOptions) resolveContexts(f cmdutil.Factory, cmd *cobra.Command) ([
 	name, _ := cmd.Flags().GetString("context")
 	server, _ := cmd.Flags().GetString("server")
 	if len(raw.Contexts) == 0 && server == "" {
-		return nil, fmt.Errorf("no kubeconfig found (KUBECONFIG, ~/.kube/config or --kubeconfig); to check files instead use --file, --pki-dir or --k3s-dir")
+		return nil, noContexts(loader, "; to check files instead use --file, --pki-dir or --k3s-dir")
 	}
 	cfg, err := f.ToRESTConfig()
 	if err != nil {
@@ -380,9 +392,47 @@ func (o *CheckOptions) Validate(cmd *cobra.Command) error {
 	if o.selected[SourceFile] && len(o.Files) == 0 {
 		return cli.UsageErrorf(cmd, "--source file needs at least one --file")
 	}
+	for flag, value := range map[string]string{"pki-dir": o.PKIDir, "kubeconfig-dir": o.KubeconfigDir, "kubelet-pki-dir": o.KubeletPKIDir, "k3s-dir": o.K3sDir, "run-command-output": o.RunCommandOutput} {
+		// An empty value (a shell variable that was not set) would check
+		// the default directory, or nothing, instead of what was meant.
+		if cmd.Flags().Changed(flag) && strings.TrimSpace(value) == "" {
+			return cli.UsageErrorf(cmd, "--%s %q: must not be empty", flag, value)
+		}
+	}
+	for _, f := range o.Files {
+		if strings.TrimSpace(f) == "" {
+			return cli.UsageErrorf(cmd, "--file %q: must not be empty", f)
+		}
+	}
+	// --request-timeout applies to endpoints too, which need no kubeconfig:
+	// a value that does not parse must not be ignored with it.
+	if v, err := cmd.Flags().GetString("request-timeout"); err == nil && v != "" {
+		if _, err := clientcmd.ParseTimeout(v); err != nil {
+			return cli.UsageErrorf(cmd, "--request-timeout %q: %v", v, err)
+		}
+	}
+	if ca, err := cmd.Flags().GetString("certificate-authority"); err == nil && ca != "" && o.selected[SourceEndpoint] {
+		// Read once here: one error naming the file, not one per endpoint.
+		if _, err := certificate.ReadFile(ca); err != nil {
+			return cli.UsageErrorf(cmd, "--certificate-authority %s: %v", ca, trimPath(ca, err))
+		}
+		o.endpointCA = ca
+	}
 	for _, e := range o.Endpoints {
 		if _, err := tlsprobe.NormalizeEndpoint(e); err != nil {
 			return cli.UsageErrorf(cmd, "--endpoint: %v", err)
+		}
+	}
+	// Parsed here so that the error names the selector, once, rather than
+	// coming back from the API server for each source and namespace.
+	if o.LabelSelector != "" {
+		if _, err := labels.Parse(o.LabelSelector); err != nil {
+			return cli.UsageErrorf(cmd, "-l/--selector %q: %v", o.LabelSelector, err)
+		}
+	}
+	if o.FieldSelector != "" {
+		if _, err := fields.ParseSelector(o.FieldSelector); err != nil {
+			return cli.UsageErrorf(cmd, "--field-selector %q: %v", o.FieldSelector, err)
 		}
 	}
 	if o.ChunkSize < 0 {
@@ -459,12 +509,12 @@ func (o *CheckOptions) sources() []source.Source {
 			out = append(out, &source.Kubeconfig{Context: c})
 		}
 		if o.selected[SourceAPIServer] {
-			out = append(out, &source.APIServer{Context: c})
+			out = append(out, &source.APIServer{Context: c, CAReported: o.selected[SourceKubeconfig]})
 		}
 	}
 	if o.selected[SourceEndpoint] {
 		for _, e := range o.Endpoints {
-			out = append(out, &source.Endpoint{Address: e, Timeout: o.requestTimeout()})
+			out = append(out, &source.Endpoint{Address: e, Timeout: o.requestTimeout(), CAFile: o.endpointCA})
 		}
 	}
 	if o.selected[SourceFile] {
@@ -520,18 +570,16 @@ func (o *CheckOptions) Run(cmd *cobra.Command) error {
 		if !o.selected[SourceKubeconfig] {
 			name = SourceAPIServer
 		}
-		where := "current context"
-		if o.AllContexts {
-			where = "all contexts"
-		}
-		collector.Error(name, where, o.ctxErr)
+		where, err := o.kubeconfigError(cmd, o.ctxErr)
+		collector.Error(name, where, err)
 	}
 	if o.scopeErr != nil {
 		name := "cluster"
 		if o.selected[SourceNodes] && !o.anyClusterSource() {
 			name = SourceNodes
 		}
-		collector.Error(name, "current context", o.scopeErr)
+		where, err := o.kubeconfigError(cmd, o.scopeErr)
+		collector.Error(name, where, err)
 	}
 	stop := o.startProgress(collector)
 	source.Run(cmd.Context(), collector, o.sources()...)
@@ -554,6 +602,83 @@ func (o *CheckOptions) Run(cmd *cobra.Command) error {
 	}
 	return exitcode.WithStatus(code, nil)
 }
+
+// kubeconfigFileError is an error about a kubeconfig file as a whole.
+type kubeconfigFileError struct {
+	path string
+	err  error
+}
+
+func (e *kubeconfigFileError) Error() string { return e.path + ": " + e.err.Error() }
+func (e *kubeconfigFileError) Unwrap() error { return e.err }
+
+// noContexts says that the kubeconfig defines no context: naming the files
+// that were read (--kubeconfig, KUBECONFIG), or that none was found.
+func noContexts(loader clientcmd.ClientConfig, hint string) error {
+	var files []string
+	if access := loader.ConfigAccess(); access != nil {
+		if f := access.GetExplicitFile(); f != "" {
+			files = []string{f}
+		} else {
+			for _, f := range access.GetLoadingPrecedence() {
+				if _, err := os.Stat(f); err == nil {
+					files = append(files, f)
+				}
+			}
+		}
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no kubeconfig found (KUBECONFIG, ~/.kube/config or --kubeconfig)%s", hint)
+	}
+	return &kubeconfigFileError{path: strings.Join(files, string(os.PathListSeparator)), err: fmt.Errorf("no contexts in it%s", hint)}
+}
+
+var loadingConfigFile = regexp.MustCompile(`error loading config file ("(?:[^"\\]|\\.)*"): `)
+
+// kubeconfigError is where a kubeconfig could not be used and why, each
+// said once: the kubeconfig file that could not be read, else the context
+// asked for with --context, else the current context (all contexts with
+// --all-contexts).
+func (o *CheckOptions) kubeconfigError(cmd *cobra.Command, err error) (string, error) {
+	where := "current context"
+	if name, _ := cmd.Flags().GetString("context"); name != "" {
+		where = "context/" + name
+	}
+	if o.AllContexts {
+		where = "all contexts"
+	}
+	msg := strings.TrimPrefix(err.Error(), "kubeconfig: ")
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Err != nil {
+		where = pe.Path
+		msg = strings.Replace(msg, pe.Error(), pe.Err.Error(), 1)
+		msg = strings.Replace(msg, fmt.Sprintf("error loading config file %q: ", pe.Path), "", 1)
+	}
+	var fe *kubeconfigFileError
+	if errors.As(err, &fe) {
+		where, msg = fe.path, fe.err.Error()
+	}
+	// clientcmd's "error loading config file "F": read F: is a directory"
+	// (the cause is formatted into text, not wrapped).
+	if m := loadingConfigFile.FindStringSubmatch(msg); m != nil {
+		file, _ := strconv.Unquote(m[1])
+		where = file
+		msg = strings.Replace(msg, m[0], "", 1)
+		for _, op := range []string{"open ", "read ", "stat "} {
+			msg = strings.Replace(msg, op+file+": ", "", 1)
+		}
+	}
+	// client-go's "unable to read certificate-authority F for C due to
+	// open F: …" names F twice.
+	for _, m := range fileOp.FindAllStringSubmatch(msg, -1) {
+		if strings.Count(msg, m[1]) > 1 {
+			msg = strings.Replace(msg, m[0], "", 1)
+		}
+	}
+	return where, errors.New(msg)
+}
+
+var fileOp = regexp.MustCompile(`(?:open|stat|read) (\S+): `)
 
 // filter applies --status and --expiring-within, and recounts the summary.
 func (o *CheckOptions) filter(r *api.CertificateReport) {
@@ -593,7 +718,7 @@ func (o *CheckOptions) printDiagnostics(r *api.CertificateReport) {
 		return
 	}
 	if len(r.Certificates) == 0 {
-		fmt.Fprintln(o.ErrOut, "No certificates found.")
+		fmt.Fprintln(o.ErrOut, "note: no certificates found")
 	}
 	for _, c := range r.Certificates {
 		for _, n := range c.Notes {
@@ -606,6 +731,17 @@ func (o *CheckOptions) printDiagnostics(r *api.CertificateReport) {
 	for _, s := range r.Skipped {
 		fmt.Fprintf(o.ErrOut, "skipped: %s %s: %s\n", s.Source, s.Location, s.Reason)
 	}
+}
+
+// trimPath is err's text without the path it starts with or its
+// *fs.PathError repeats.
+func trimPath(path string, err error) string {
+	msg := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == path && pe.Err != nil {
+		msg = strings.Replace(msg, pe.Error(), pe.Err.Error(), 1)
+	}
+	return strings.TrimPrefix(msg, path+": ")
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -2,6 +2,8 @@ package certs
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -163,6 +165,12 @@ func TestCheckUsageErrors(t *testing.T) {
 		{[]string{"--file", "x", "--warn-within", "soon"}, `invalid duration "soon"`},
 		{[]string{"--file", "x", "-o", "xml"}, `--output "xml"`},
 		{[]string{"extra-arg"}, "unknown command"},
+		{[]string{"--file", ""}, `--file "": must not be empty`},
+		{[]string{"--source", "secrets", "-l", "a in (b"}, `-l/--selector "a in (b": unable to parse requirement`},
+		{[]string{"--source", "secrets", "--field-selector", "a"}, `--field-selector "a": invalid selector`},
+		{[]string{"--pki-dir", ""}, `--pki-dir "": must not be empty`},
+		{[]string{"--k3s-dir", " "}, `--k3s-dir " ": must not be empty`},
+		{[]string{"--run-command-output", ""}, `--run-command-output "": must not be empty`},
 	} {
 		code, _, errOut := runCheck(t, tt.args...)
 		if code != 1 || !strings.Contains(errOut, tt.want) {
@@ -200,6 +208,63 @@ func TestPKIDirBringsItsKubeconfigDir(t *testing.T) {
 		}
 		if o.KubeconfigDir != tt.want || !o.selected[SourcePKIDir] {
 			t.Errorf("%v: kubeconfig dir %q (pki-dir selected %v), want %q", tt.args, o.KubeconfigDir, o.selected[SourcePKIDir], tt.want)
+		}
+	}
+}
+
+// TestCheckErrorLinesNameTheInputOnce: "error: SOURCE LOCATION: MESSAGE"
+// names the input in LOCATION; the message does not repeat it.
+func TestCheckErrorLinesNameTheInputOnce(t *testing.T) {
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin.dat")
+	if err := os.WriteFile(bin, []byte{0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0}, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.pem")
+	for _, args := range [][]string{
+		{"--file", bin},
+		{"--file", missing},
+		{"--file", filepath.Join(dir, "none-*.pem")},
+		{"--pki-dir", filepath.Join(dir, "no-pki")},
+		{"--pki-dir", bin},
+		{"--k3s-dir", filepath.Join(dir, "no-k3s")},
+		{"--run-command-output", bin},
+		{"--run-command-output", missing},
+	} {
+		code, _, errOut := runCheck(t, append(args, "-o", "json")...)
+		lines := strings.Split(strings.TrimSpace(errOut), "\n")
+		if code != exitcode.Error || len(lines) != 1 || !strings.HasPrefix(lines[0], "error: ") {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and one error line", args, code, errOut)
+			continue
+		}
+		if n := strings.Count(lines[0], args[1]); n != 1 {
+			t.Errorf("%v: %q names the input %d times, want once", args, lines[0], n)
+		}
+	}
+}
+
+func TestKubeconfigErrorSaysWhereOnce(t *testing.T) {
+	o := NewCheckOptions(genericiooptions.NewTestIOStreamsDiscard())
+	cmd := newCmdCheck(cmdtesting.NewTestFactory(), o)
+	cmd.Flags().String("context", "", "")
+	_, statErr := os.Stat("/no/such/kubeconfig")
+	for _, tt := range []struct {
+		context      string
+		err          error
+		where, wantM string
+	}{
+		{"", fmt.Errorf("kubeconfig: %w", statErr), "/no/such/kubeconfig", "no such file or directory"},
+		{"", errors.New(`kubeconfig: error loading config file "/etc/d": read /etc/d: is a directory`), "/etc/d", "is a directory"},
+		{"nope", errors.New(`kubeconfig: context "nope" does not exist`), "context/nope", `context "nope" does not exist`},
+		{"", errors.New(`kubeconfig: cluster "c" does not exist`), "current context", `cluster "c" does not exist`},
+		{"", errors.New("invalid configuration: unable to read certificate-authority /x/ca.crt for c due to open /x/ca.crt: no such file or directory"), "current context",
+			"invalid configuration: unable to read certificate-authority /x/ca.crt for c due to no such file or directory"},
+		{"", fmt.Errorf("kubeconfig: %w", &kubeconfigFileError{"/k/empty.conf", errors.New("no contexts in it")}), "/k/empty.conf", "no contexts in it"},
+	} {
+		_ = cmd.Flags().Set("context", tt.context)
+		where, err := o.kubeconfigError(cmd, tt.err)
+		if where != tt.where || err.Error() != tt.wantM {
+			t.Errorf("%v: %q %q, want %q %q", tt.err, where, err, tt.where, tt.wantM)
 		}
 	}
 }

@@ -2,8 +2,11 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,7 +95,26 @@ func (c *Collector) Count() int {
 func (c *Collector) Error(source, location string, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.errors = append(c.errors, api.ReportError{Source: source, Location: location, Message: err.Error()})
+	c.errors = append(c.errors, api.ReportError{Source: source, Location: location, Message: errorMessage(location, err)})
+}
+
+// errorMessage is err's text without the location it repeats: the error
+// line is "error: SOURCE LOCATION: MESSAGE", so a message that starts with
+// the location ("bin.dat: binary data …") or holds an *fs.PathError on it
+// ("stat /x: no such file or directory") names the input twice otherwise.
+func errorMessage(location string, err error) string {
+	msg := err.Error()
+	if location == "" {
+		return msg
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Path == location && pe.Err != nil {
+		msg = strings.Replace(msg, pe.Error(), pe.Err.Error(), 1)
+	}
+	for strings.HasPrefix(msg, location+": ") && len(msg) > len(location)+2 {
+		msg = msg[len(location)+2:]
+	}
+	return msg
 }
 
 // Skipped implements Sink.

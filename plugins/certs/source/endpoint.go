@@ -2,8 +2,12 @@ package source
 
 import (
 	"context"
-	"github.com/kubecerts/kubecerts/shared/tlsprobe"
+	"crypto/x509"
+	"errors"
+	"fmt"
 	"time"
+
+	"github.com/kubecerts/kubecerts/shared/tlsprobe"
 )
 
 // Endpoint probes a TLS server named on the command line (--endpoint
@@ -11,9 +15,10 @@ import (
 type Endpoint struct {
 	Address string
 	Timeout time.Duration
-	// CA, when not empty, is the bundle to verify against
-	// (--certificate-authority).
-	CA []byte
+	// CA, when not empty, is the bundle to verify against; CAFile, when CA
+	// is empty, the file holding it (--certificate-authority).
+	CA     []byte
+	CAFile string
 }
 
 // Name implements Source.
@@ -22,8 +27,9 @@ func (e *Endpoint) Name() string { return "endpoint" }
 // Collect implements Source.
 func (e *Endpoint) Collect(ctx context.Context, sink Sink) {
 	probe := &tlsprobe.Probe{URL: e.Address, Timeout: e.Timeout}
-	if len(e.CA) > 0 {
-		cred, err := credential(e.CA, "", "certificate-authority")
+	withCA := len(e.CA) > 0 || e.CAFile != ""
+	if withCA {
+		cred, err := credential(e.CA, e.CAFile, "certificate-authority")
 		if err != nil {
 			sink.Error(e.Name(), e.Address, err)
 			return
@@ -35,5 +41,33 @@ func (e *Endpoint) Collect(ctx context.Context, sink Sink) {
 		sink.Error(e.Name(), e.Address, err)
 		return
 	}
-	ReportProbe(e.Name(), "", res, sink)
+	ReportProbeWithHint(e.Name(), "", res, sink, func(err error) string { return endpointHint(err, withCA) })
+	if !res.Verified {
+		// A client of the endpoint would refuse it, as kubectl refuses an
+		// API server whose chain does not verify: an error, as there.
+		sink.Error(e.Name(), e.Address, fmt.Errorf("the served chain does not verify against %s: %w", trustedBy(withCA), res.VerifyError))
+	}
+}
+
+func trustedBy(withCA bool) string {
+	if withCA {
+		return "--certificate-authority"
+	}
+	return "the system roots"
+}
+
+// endpointHint says what a chain that does not verify means for an endpoint
+// given on the command line (not the kubeconfig's server).
+func endpointHint(err error, withCA bool) string {
+	var unknown x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	switch {
+	case errors.As(err, &unknown) && !withCA:
+		return "the chain does not verify against the system roots (x509: certificate signed by unknown authority): if the endpoint uses a private CA, give it with --certificate-authority"
+	case errors.As(err, &unknown):
+		return "the chain does not verify against --certificate-authority (x509: certificate signed by unknown authority)"
+	case errors.As(err, &hostErr):
+		return "the certificate is not valid for the endpoint's host name: " + err.Error()
+	}
+	return "the chain does not verify: " + err.Error()
 }

@@ -3,7 +3,9 @@ package source
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -64,6 +66,19 @@ func expand(pattern string) ([]string, error) {
 		}
 	}
 	if len(files) == 0 {
+		// Glob ignores I/O errors: a directory that cannot be listed
+		// matches nothing, and the reason is what the user needs.
+		dir := filepath.Dir(pattern)
+		for strings.ContainsAny(dir, "*?[") {
+			dir = filepath.Dir(dir)
+		}
+		if _, err := os.ReadDir(dir); err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			return nil, fmt.Errorf("%s: no files match: cannot read directory %s: %v", pattern, dir, err)
+		}
 		return nil, fmt.Errorf("%s: no files match", pattern)
 	}
 	sort.Strings(files)

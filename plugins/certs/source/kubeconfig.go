@@ -87,6 +87,10 @@ func (k *Kubeconfig) Collect(_ context.Context, sink Sink) {
 // reports the chain it serves, verified against the context's CA.
 type APIServer struct {
 	Context Context
+	// CAReported is true when the Kubeconfig source of the same context
+	// runs too and reports a CA that cannot be read: the chain is then
+	// reported unverified without a second error for the same input.
+	CAReported bool
 }
 
 // Name implements Source.
@@ -101,10 +105,12 @@ func (a *APIServer) Collect(ctx context.Context, sink Sink) {
 		sink.Skipped(a.Name(), loc, "the server is plain HTTP: no certificate to check")
 		return
 	}
-	roots, err := rootsOf(cfg)
-	if err != nil {
-		sink.Error(a.Name(), loc, err)
-		return
+	roots, caErr := rootsOf(cfg)
+	if caErr != nil {
+		if !a.CAReported {
+			sink.Error(a.Name(), loc, caErr)
+		}
+		roots = x509.NewCertPool() // what is served is still reported, unverified
 	}
 	probe := &tlsprobe.Probe{URL: cfg.Host, ServerName: cfg.TLSClientConfig.ServerName, Roots: roots, Timeout: cfg.Timeout}
 	if cfg.Proxy != nil {
@@ -117,8 +123,11 @@ func (a *APIServer) Collect(ctx context.Context, sink Sink) {
 		sink.Error(a.Name(), loc, err)
 		return
 	}
+	if caErr != nil {
+		res.Verified, res.VerifyError = false, fmt.Errorf("the kubeconfig's CA cannot be read: %w", caErr)
+	}
 	ReportProbe(a.Name(), prefix, res, sink)
-	if !res.Verified && !cfg.TLSClientConfig.Insecure {
+	if !res.Verified && !cfg.TLSClientConfig.Insecure && caErr == nil {
 		// kubectl itself would fail here: an error, not just a finding.
 		sink.Error(a.Name(), loc, fmt.Errorf("the served chain does not verify against the kubeconfig's CA: %w", res.VerifyError))
 	}

@@ -1,6 +1,7 @@
 package source
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -234,6 +236,9 @@ func (s *Nodes) collectCaptured(sink Sink) {
 	if err == nil && len(data) > maxCapturedOutput {
 		err = fmt.Errorf("larger than %d MiB", maxCapturedOutput>>20)
 	}
+	if err == nil && (bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data)) {
+		err = errors.New("binary data, not the output of az run-command invoke (JSON or tsv)")
+	}
 	if err != nil {
 		sink.Error(s.Name(), from, err)
 		return
@@ -266,13 +271,26 @@ func (s *Nodes) collectCaptured(sink Sink) {
 			sink.Error(s.Name(), nodeLocation(name, ""), fmt.Errorf("%s, line %d: %v", from, c.Line, err))
 			continue
 		}
-		s.report(sink, name, out)
+		// What the output says is wrong is said of the capture, which
+		// is the input the user gave.
+		s.report(capturedSink{sink, fmt.Sprintf("%s, line %d", from, c.Line)}, name, out)
 	}
 	for _, n := range s.Names {
 		if !seen[n] {
 			sink.Error(s.Name(), nodeLocation(n, ""), fmt.Errorf("not in %s", from))
 		}
 	}
+}
+
+// capturedSink is a Sink whose errors name the captured output they were
+// found in.
+type capturedSink struct {
+	Sink
+	from string
+}
+
+func (c capturedSink) Error(source, location string, err error) {
+	c.Sink.Error(source, location, fmt.Errorf("%s: %w", c.from, err))
 }
 
 // chunksNamed is true when every chunk names its node.

@@ -466,7 +466,7 @@ func TestNodesCaptured(t *testing.T) {
 	// The documented command's stderr: a file missing, openssl missing.
 	missing := `{"value":[{"code":"ProvisioningState/failed","displayStatus":"Provisioning failed","level":"Error","message":"Enable failed: failed to execute command: command terminated with exit status=1\n[stdout]\n\n[stderr]\nCan't open /etc/kubernetes/certs/apiserver.crt for reading, No such file or directory\nunable to load certificate\n","time":null}]}`
 	rep = run(&Nodes{Captured: "-", Stdin: strings.NewReader(missing), Names: []string{"n1"}, ExtraPaths: []string{"/etc/kubernetes/certs/apiserver.crt"}})
-	if len(rep.Errors) != 1 || rep.Errors[0].Location != "node/n1:/etc/kubernetes/certs/apiserver.crt" || rep.Errors[0].Message != "no such file on the node" {
+	if len(rep.Errors) != 1 || rep.Errors[0].Location != "node/n1:/etc/kubernetes/certs/apiserver.crt" || rep.Errors[0].Message != "standard input, line 1: no such file on the node" {
 		t.Errorf("missing on the node: %+v", rep.Errors)
 	}
 	noOpenSSL := "Enable failed: failed to execute command: command terminated with exit status=127\n[stdout]\n\n[stderr]\n/var/lib/waagent/run-command/download/0/script.sh: 1: openssl: not found\n"

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -107,6 +108,8 @@ type pkiScan struct {
 	// kubeadmRead holds kubeadm's files that were read, by base name
 	// (etcd/ca) or kubeconfig file name (admin.conf).
 	kubeadmRead map[string]*dirCert
+	// unreadable: subdirectories that exist and cannot be listed.
+	unreadable map[string]bool
 }
 
 // Collect implements Source.
@@ -390,6 +393,12 @@ func dirVerify(chain []*x509.Certificate, root *x509.Certificate) error {
 
 // read reads one certificate file and keeps it for the report.
 func (s *pkiScan) read(path, name string, expected bool) *dirCert {
+	if dir := filepath.Dir(path); dir != s.dir && s.unlistable(dir) {
+		// One error for the subdirectory (etcd/ that cannot be read), from
+		// the walk of otherPaths, rather than one per file kubeadm keeps
+		// there.
+		return nil
+	}
 	f := dirRead(s.sink, s.name(), path, name, expected)
 	if f != nil {
 		s.files = append(s.files, f)
@@ -403,6 +412,21 @@ func (s *pkiScan) skipOrError(path string, err error) {
 		return
 	}
 	s.sink.Error(s.name(), path, err)
+}
+
+// unlistable reports whether dir exists but cannot be read (no permission),
+// remembering the answer.
+func (s *pkiScan) unlistable(dir string) bool {
+	if s.unreadable == nil {
+		s.unreadable = map[string]bool{}
+	}
+	bad, ok := s.unreadable[dir]
+	if !ok {
+		err := dirCheck(dir)
+		bad = err != nil && !errors.Is(err, fs.ErrNotExist)
+		s.unreadable[dir] = bad
+	}
+	return bad
 }
 
 // What follows is shared by the directory sources, PKIDir and K3sDir.
@@ -599,6 +623,16 @@ func dirCheck(dir string) error {
 	}
 	if !st.IsDir() {
 		return fmt.Errorf("%s: not a directory", dir)
+	}
+	// A directory that cannot be listed (no read permission) is one error
+	// for the directory, not one per file looked for in it.
+	f, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.Readdirnames(1); err != nil && !errors.Is(err, io.EOF) {
+		return err
 	}
 	return nil
 }

@@ -4,12 +4,16 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"k8s.io/client-go/rest"
 
 	"github.com/kubecerts/kubecerts/shared/tlsprobe"
 
@@ -173,5 +177,85 @@ func TestCollectorDedupAndServedVsDisk(t *testing.T) {
 	}
 	if r.Summary.Critical != 1 || r.Summary.OK != 2 {
 		t.Errorf("summary = %+v", r.Summary)
+	}
+}
+
+func TestErrorMessageDoesNotRepeatTheLocation(t *testing.T) {
+	_, statErr := os.Stat("/no/such/file")
+	for _, tt := range []struct {
+		loc  string
+		err  error
+		want string
+	}{
+		{"bin.dat", errors.New("bin.dat: binary data"), "binary data"},
+		{"/no/such/file", statErr, "no such file or directory"},
+		{"/no/such/file", fmt.Errorf("/no/such/file: %w", statErr), "no such file or directory"},
+		{"x.pem", errors.New("PEM block 1 (line 1): truncated"), "PEM block 1 (line 1): truncated"},
+		{"node/n1", errors.New("standard input, line 1: no such file on the node"), "standard input, line 1: no such file on the node"},
+		{"a", errors.New("a: "), "a: "},
+	} {
+		if got := errorMessage(tt.loc, tt.err); got != tt.want {
+			t.Errorf("errorMessage(%q, %q) = %q, want %q", tt.loc, tt.err, got, tt.want)
+		}
+	}
+}
+
+// TestAPIServerWithAnUnreadableCA: a kubeconfig whose CA data is broken is
+// one error (the kubeconfig source's when it runs too); the served chain is
+// still reported, unverified.
+func TestAPIServerWithAnUnreadableCA(t *testing.T) {
+	ca := certtest.CA(t, "cluster-ca")
+	leaf := certtest.New(t, certtest.Template{CommonName: "kube-apiserver", IPs: []net.IP{net.ParseIP("127.0.0.1")}}, ca)
+	srv := certtest.TLSServer(t, leaf, ca)
+	cfg := &rest.Config{Host: srv.URL, Timeout: 5 * time.Second}
+	cfg.TLSClientConfig.CAData = []byte("garbage, not a CA bundle")
+	for _, reported := range []bool{true, false} {
+		rec := newRecorder()
+		(&APIServer{Context: Context{Config: cfg}, CAReported: reported}).Collect(context.Background(), rec)
+		r := rec.Report()
+		if len(r.Certificates) != 2 {
+			t.Fatalf("CAReported %v: %d certificates reported, want the chain of 2", reported, len(r.Certificates))
+		}
+		for _, c := range r.Certificates {
+			if c.Chain.Verified || !strings.Contains(c.Chain.VerifyError, "the kubeconfig's CA cannot be read") {
+				t.Errorf("CAReported %v: chain %+v", reported, c.Chain)
+			}
+		}
+		wantErrors := 1
+		if reported {
+			wantErrors = 0
+		}
+		if len(r.Errors) != wantErrors || wantErrors == 1 && !strings.Contains(r.Errors[0].Message, "certificate-authority-data") {
+			t.Errorf("CAReported %v: errors %+v, want %d", reported, r.Errors, wantErrors)
+		}
+	}
+}
+
+// TestEndpointVerification: an endpoint whose chain does not verify against
+// the system roots is reported and is an error, with a hint about
+// --certificate-authority (not the kubeconfig's); with that CA it verifies.
+func TestEndpointVerification(t *testing.T) {
+	ca := certtest.CA(t, "private-ca")
+	leaf := certtest.New(t, certtest.Template{CommonName: "registry", IPs: []net.IP{net.ParseIP("127.0.0.1")}}, ca)
+	srv := certtest.TLSServer(t, leaf, ca)
+	caFile := write(t, t.TempDir(), "ca.crt", ca.PEM())
+
+	rec := newRecorder()
+	(&Endpoint{Address: srv.URL, Timeout: 5 * time.Second}).Collect(context.Background(), rec)
+	r := rec.Report()
+	if len(r.Certificates) != 2 || len(r.Errors) != 1 || !strings.Contains(r.Errors[0].Message, "does not verify against the system roots") {
+		t.Fatalf("without a CA: certificates %d, errors %+v", len(r.Certificates), r.Errors)
+	}
+	for _, c := range r.Certificates {
+		if c.Chain.Position == 0 && (len(c.Notes) != 1 || !strings.Contains(c.Notes[0], "--certificate-authority") || strings.Contains(c.Notes[0], "kubeconfig")) {
+			t.Errorf("notes = %v, want the endpoint hint", c.Notes)
+		}
+	}
+
+	rec = newRecorder()
+	(&Endpoint{Address: srv.URL, Timeout: 5 * time.Second, CAFile: caFile}).Collect(context.Background(), rec)
+	r = rec.Report()
+	if len(r.Certificates) != 2 || len(r.Errors) != 0 || !r.Certificates[0].Chain.Verified {
+		t.Errorf("with --certificate-authority: certificates %+v, errors %+v", r.Certificates, r.Errors)
 	}
 }
