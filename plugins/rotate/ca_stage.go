@@ -86,25 +86,24 @@ func (o *CAStageOptions) Complete(cmd *cobra.Command) error {
 	if o.From == "" || o.To == "" {
 		return cli.UsageErrorf(cmd, "--from and --to are required")
 	}
-	if sameDir(o.From, o.To) {
-		return cli.UsageErrorf(cmd, "--to %s is the live directory: stage into a separate directory, never over the live one", o.To)
-	}
-	if rel, err := filepath.Rel(o.From, o.To); err == nil && !filepath.IsAbs(rel) && rel != ".." && !startsWithDotDot(rel) {
-		return cli.UsageErrorf(cmd, "--to %s is inside the live directory %s: stage outside it", o.To, o.From)
+	if err := refuseLive(o.To, o.From); err != nil {
+		return cli.UsageErrorf(cmd, "%v", err)
 	}
 	if o.Validity < duration.Day {
 		return cli.UsageErrorf(cmd, "--validity %s: too short for a CA", duration.Format(o.Validity))
 	}
 	var err error
-	if o.layout, err = layoutFor(o.Layout, o.From); err != nil {
+	if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
 		return err
 	}
-	o.printer, err = o.PrintFlags.ToPrinter()
+	if err := checkDir("--from", o.From); err != nil {
+		return err
+	}
+	if err := checkStagingDir(o.To, true); err != nil {
+		return err
+	}
+	o.layout, err = layoutFor(o.Layout, "--from", o.From)
 	return err
-}
-
-func startsWithDotDot(rel string) bool {
-	return len(rel) >= 3 && rel[:3] == ".."+string(filepath.Separator)
 }
 
 // stagedCA is one new CA ready to write.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
@@ -60,11 +61,20 @@ func NewCmdCAVerify(streams genericiooptions.IOStreams) *cobra.Command {
 			if o.Old == "" || o.New == "" {
 				return cli.UsageErrorf(cmd, "--old and --new are required")
 			}
+			if sameDir(o.Old, o.New) || resolvePath(o.Old) == resolvePath(o.New) {
+				return cli.UsageErrorf(cmd, "--new %s is the live directory --old: give the staging directory", o.New)
+			}
 			var err error
-			if o.layout, err = layoutFor(o.Layout, o.Old); err != nil {
+			if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
 				return err
 			}
-			if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
+			if err := checkDir("--old", o.Old); err != nil {
+				return err
+			}
+			if err := checkDir("--new", o.New); err != nil {
+				return err
+			}
+			if o.layout, err = layoutFor(o.Layout, "--old", o.Old); err != nil {
 				return err
 			}
 			return o.Run()
@@ -83,19 +93,31 @@ func (o *CAVerifyOptions) Run() error {
 	if err := o.printer.PrintObj(v, o.Out); err != nil {
 		return err
 	}
-	if !o.PrintFlags.Machine() {
+	if !o.PrintFlags.Machine() && v.ServerCAHash != "" {
 		fmt.Fprintf(o.ErrOut, "new server CA hash: %s (%s)\n", v.ServerCAHash, v.JoinTokenPrefix)
 	}
-	code := exitcode.OK
+	var failed []string
 	for _, c := range v.Checks {
 		if !c.Passed && c.Severity == "error" {
-			code = exitcode.Error
+			failed = append(failed, fmt.Sprintf("%s (%s)", c.Name, c.Message))
 		}
 	}
-	if code == exitcode.OK && v.Disruptive {
-		code = exitcode.Warning
+	if len(failed) > 0 {
+		return exitcode.WithStatus(exitcode.Error, fmt.Errorf("%s: %d of %d checks failed: %s", o.New, len(failed), len(v.Checks), strings.Join(failed, "; ")))
 	}
-	return exitcode.WithStatus(code, nil)
+	if v.Disruptive {
+		if !o.PrintFlags.Machine() {
+			var names []string
+			for _, c := range v.Checks {
+				if !c.Passed && c.Severity == "warning" {
+					names = append(names, strings.TrimSuffix(c.Name, "/trusted-by-old"))
+				}
+			}
+			fmt.Fprintf(o.ErrOut, "warning: %s: disruptive rotation: %s not signed by the old CA (stage with --cross-sign to keep trust continuous)\n", o.New, strings.Join(names, ", "))
+		}
+		return exitcode.WithStatus(exitcode.Warning, nil)
+	}
+	return nil
 }
 
 // Verify runs the checks.
@@ -121,8 +143,16 @@ func (o *CAVerifyOptions) Verify() *api.CAVerification {
 		}
 		add(ca.Name+"/present", true, "", "%s and %s", ca.Cert, ca.Key)
 		first := newBundle.Certificates[0]
-		add(ca.Name+"/key-matches", pki.KeyMatches(first, newKey), "error", "%s matches %s", ca.Key, ca.Cert)
-		add(ca.Name+"/is-ca", first.IsCA, "error", "basicConstraints CA:TRUE")
+		if pki.KeyMatches(first, newKey) {
+			add(ca.Name+"/key-matches", true, "", "%s matches %s", ca.Key, ca.Cert)
+		} else {
+			add(ca.Name+"/key-matches", false, "error", "%s does not match %s", filepath.Join(o.New, ca.Key), filepath.Join(o.New, ca.Cert))
+		}
+		if first.IsCA {
+			add(ca.Name+"/is-ca", true, "", "basicConstraints CA:TRUE")
+		} else {
+			add(ca.Name+"/is-ca", false, "error", "%s: %q is not a CA (basicConstraints CA:TRUE missing)", filepath.Join(o.New, ca.Cert), first.Subject.String())
+		}
 		oldBundle, err := certificate.ReadFile(filepath.Join(o.Old, ca.Cert))
 		if err != nil {
 			add(ca.Name+"/trusted-by-old", false, "error", "old CA: %v", err)
@@ -158,15 +188,15 @@ func chainsTo(cert *x509.Certificate, intermediates, roots []*x509.Certificate) 
 // accepted after the rotation, or the tokens it signed stop working.
 func (o *CAVerifyOptions) checkServiceAccountKeys(add func(string, bool, string, string, ...interface{})) {
 	accepted := func(dir string) ([]crypto.PublicKey, error) {
-		file := o.layout.SAKey
-		if o.layout.SAPub != "" {
-			file = o.layout.SAPub
-		}
-		data, err := os.ReadFile(filepath.Join(dir, file))
+		data, err := os.ReadFile(o.saFile(dir))
 		if err != nil {
 			return nil, err
 		}
-		return publicKeys(data)
+		keys, err := publicKeys(data)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", o.saFile(dir), err)
+		}
+		return keys, nil
 	}
 	oldKeys, err := accepted(o.Old)
 	if err != nil {
@@ -181,11 +211,20 @@ func (o *CAVerifyOptions) checkServiceAccountKeys(add func(string, bool, string,
 	for i, old := range oldKeys {
 		if !containsKey(newKeys, old) {
 			add("service-account/old-key-kept", false, "error",
-				"old service-account key %d is not in the new set: tokens it signed would stop working (append it after the new key: kubectl rotate sa-key)", i+1)
+				"old service-account key %d of %s is not in %s: tokens it signed would stop working (append it after the new key: kubectl rotate sa-key)", i+1, o.saFile(o.Old), o.saFile(o.New))
 			return
 		}
 	}
 	add("service-account/old-key-kept", true, "", "all %d old service-account key(s) are still accepted", len(oldKeys))
+}
+
+// saFile is the file of dir that lists the service-account keys the API
+// server accepts.
+func (o *CAVerifyOptions) saFile(dir string) string {
+	if o.layout.SAPub != "" {
+		return filepath.Join(dir, o.layout.SAPub)
+	}
+	return filepath.Join(dir, o.layout.SAKey)
 }
 
 // serverCAHash is the hash nodes join with: for k3s the SHA-256 of the

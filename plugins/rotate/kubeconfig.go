@@ -96,6 +96,11 @@ func (o *KubeconfigOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) erro
 	if n != 1 {
 		return cli.UsageErrorf(cmd, "give exactly one of --add-ca, --remove-ca or --remove-fingerprint")
 	}
+	for _, fp := range o.RemoveFingerprints {
+		if normalizeFingerprint(fp) == "" {
+			return cli.UsageErrorf(cmd, "--remove-fingerprint %q: not a SHA-256 fingerprint (64 hex digits, colons allowed)", fp)
+		}
+	}
 	var err error
 	if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
 		return err
@@ -109,9 +114,13 @@ func (o *KubeconfigOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) erro
 	if ctxName == "" {
 		ctxName = raw.CurrentContext
 	}
+	files := strings.Join(loader.ConfigAccess().GetLoadingPrecedence(), string(filepath.ListSeparator))
+	if ctxName == "" {
+		return fmt.Errorf("kubeconfig %s: no current context; give --context", files)
+	}
 	kctx := raw.Contexts[ctxName]
 	if kctx == nil {
-		return fmt.Errorf("kubeconfig: no context %q", ctxName)
+		return fmt.Errorf("--context %q: no such context in %s", ctxName, files)
 	}
 	o.clusterName = kctx.Cluster
 	if v, _ := cmd.Flags().GetString("cluster"); v != "" {
@@ -130,7 +139,7 @@ func (o *KubeconfigOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) erro
 			return nil
 		}
 	}
-	return fmt.Errorf("kubeconfig: no file defines cluster %q", o.clusterName)
+	return fmt.Errorf("kubeconfig %s: no file defines cluster %q (of context %q)", files, o.clusterName, ctxName)
 }
 
 // Run computes the new bundle, checks it against the live server, backs up
@@ -150,10 +159,13 @@ func (o *KubeconfigOptions) Run(ctx context.Context) error {
 		return err
 	}
 	if len(next) == 0 {
-		return fmt.Errorf("cluster %q: that would remove every CA; refusing", o.clusterName)
+		return fmt.Errorf("%s: that would remove every CA of cluster %q in %s; refusing", o.removing(), o.clusterName, o.file)
 	}
 	for _, c := range next {
 		change.After = append(change.After, certificate.Fingerprint(c))
+	}
+	if o.AddCA != "" && len(change.Added) == 0 {
+		fmt.Fprintf(o.ErrOut, "note: --add-ca %s: every CA in it is already in the bundle of cluster %q; nothing to change\n", o.AddCA, o.clusterName)
 	}
 	if err := o.checkLive(ctx, cluster, next, change); err != nil {
 		return err
@@ -201,6 +213,7 @@ func (o *KubeconfigOptions) apply(current []*x509.Certificate, change *api.Kubec
 		if err != nil {
 			return nil, fmt.Errorf("--add-ca: %w", err)
 		}
+		o.notes("--add-ca "+o.AddCA, b)
 		next := append([]*x509.Certificate{}, current...)
 		for _, c := range b.Certificates {
 			if !c.IsCA {
@@ -221,12 +234,13 @@ func (o *KubeconfigOptions) apply(current []*x509.Certificate, change *api.Kubec
 			if err != nil {
 				return nil, fmt.Errorf("--remove-ca: %w", err)
 			}
+			o.notes("--remove-ca "+o.RemoveCA, b)
 			for _, c := range b.Certificates {
 				remove[certificate.Fingerprint(c)] = true
 			}
 		}
 		for _, fp := range o.RemoveFingerprints {
-			remove[strings.ToLower(strings.ReplaceAll(fp, ":", ""))] = true
+			remove[normalizeFingerprint(fp)] = true
 		}
 		var next []*x509.Certificate
 		for _, c := range current {
@@ -238,10 +252,42 @@ func (o *KubeconfigOptions) apply(current []*x509.Certificate, change *api.Kubec
 			next = append(next, c)
 		}
 		if len(change.Removed) == 0 {
-			return nil, fmt.Errorf("cluster %q: none of the CAs to remove is in its bundle", o.clusterName)
+			return nil, fmt.Errorf("%s: not in the CA bundle of cluster %q in %s", o.removing(), o.clusterName, o.file)
 		}
 		return next, nil
 	}
+}
+
+// notes tells what was unusual about a CA file read (CRLF, DER, base64, a
+// private key skipped, never decoded).
+func (o *KubeconfigOptions) notes(what string, b *certificate.Bundle) {
+	for _, n := range b.Notes() {
+		fmt.Fprintf(o.ErrOut, "note: %s: %s\n", what, n)
+	}
+}
+
+// removing names what is to be removed, as given: --remove-ca FILE or
+// --remove-fingerprint F.
+func (o *KubeconfigOptions) removing() string {
+	if o.RemoveCA != "" {
+		return "--remove-ca " + o.RemoveCA
+	}
+	return "--remove-fingerprint " + strings.Join(o.RemoveFingerprints, ", ")
+}
+
+// normalizeFingerprint is a SHA-256 fingerprint as certificate.Fingerprint
+// spells it (lower-case hex, no colons), or "" when fp is not one.
+func normalizeFingerprint(fp string) string {
+	h := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(fp), ":", ""))
+	if len(h) != 64 {
+		return ""
+	}
+	for _, r := range h {
+		if !strings.ContainsRune("0123456789abcdef", r) {
+			return ""
+		}
+	}
+	return h
 }
 
 // checkLive probes the server with the new bundle; a reachable server that

@@ -1,9 +1,12 @@
 package rotate
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // caFiles names one CA of a layout and its files, relative to the PKI dir.
@@ -54,7 +57,8 @@ var layouts = map[string]layout{
 
 // layoutFor returns the named layout, or detects it from dir's files when
 // name is empty.
-func layoutFor(name, dir string) (layout, error) {
+// flag names the directory's flag in the error.
+func layoutFor(name, flag, dir string) (layout, error) {
 	if name != "" {
 		l, ok := layouts[name]
 		if !ok {
@@ -67,7 +71,7 @@ func layoutFor(name, dir string) (layout, error) {
 			return layouts[n], nil
 		}
 	}
-	return layout{}, fmt.Errorf("%s: neither a kubeadm PKI (ca.crt) nor a k3s TLS directory (server-ca.crt); give --layout", dir)
+	return layout{}, fmt.Errorf("%s %s: neither a kubeadm PKI (ca.crt) nor a k3s TLS directory (server-ca.crt); give --layout", flag, dir)
 }
 
 // sameDir reports whether a and b are the same directory, symlinks resolved.
@@ -80,4 +84,88 @@ func sameDir(a, b string) bool {
 	aa, _ := filepath.Abs(ra)
 	ab, _ := filepath.Abs(rb)
 	return aa == ab
+}
+
+// checkDir returns an error naming flag and path unless path is an existing
+// directory.
+func checkDir(flag, path string) error {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s %s: no such directory", flag, path)
+	case err != nil:
+		return fmt.Errorf("%s %s: %v", flag, path, unwrapPathError(err))
+	case !st.IsDir():
+		return fmt.Errorf("%s %s: not a directory", flag, path)
+	}
+	return nil
+}
+
+// checkStagingDir returns an error naming --to unless path does not exist
+// yet or is a directory; with empty, the directory must also be empty.
+func checkStagingDir(path string, empty bool) error {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("--to %s: %v", path, unwrapPathError(err))
+	case !st.IsDir():
+		return fmt.Errorf("--to %s: not a directory", path)
+	case !empty:
+		return nil
+	}
+	entries, err := os.ReadDir(path)
+	if err != nil {
+		return fmt.Errorf("--to %s: %v", path, unwrapPathError(err))
+	}
+	if len(entries) > 0 {
+		return fmt.Errorf("--to %s: not empty (it holds %s): stage into a new or empty directory, so that nothing staged before is overwritten", path, entries[0].Name())
+	}
+	return nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// resolvePath is path absolute and cleaned, with symbolic links resolved
+// in its longest existing ancestor (the rest may not exist yet).
+func resolvePath(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = filepath.Clean(path)
+	}
+	var rest []string
+	for p := abs; ; p = filepath.Dir(p) {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return filepath.Join(append([]string{r}, rest...)...)
+		}
+		if filepath.Dir(p) == p {
+			return abs
+		}
+		rest = append([]string{filepath.Base(p)}, rest...)
+	}
+}
+
+// within reports whether path is dir or inside it, symbolic links resolved.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(resolvePath(dir), resolvePath(path))
+	return err == nil && !filepath.IsAbs(rel) && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// refuseLive returns an error when to (a staging directory) is the live
+// directory from or inside it.
+func refuseLive(to, from string) error {
+	switch {
+	case sameDir(from, to) || resolvePath(to) == resolvePath(from):
+		return fmt.Errorf("--to %s is the live directory: stage into a separate directory, never over the live one", to)
+	case within(to, from):
+		return fmt.Errorf("--to %s is inside the live directory %s: stage outside it", to, from)
+	}
+	return nil
 }

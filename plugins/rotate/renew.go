@@ -238,6 +238,45 @@ func (o *RenewOptions) Validate(cmd *cobra.Command) error {
 	if o.CSROnly && renewSameDir(o.CSRDir, o.PKIDir) {
 		return cli.UsageErrorf(cmd, "--csr-dir %s is the PKI directory: the new keys would replace the live ones (apiserver.key, …); use another directory", o.CSRDir)
 	}
+	if o.CSROnly && within(o.CSRDir, o.PKIDir) {
+		return cli.UsageErrorf(cmd, "--csr-dir %s is inside the PKI directory %s: keep the new keys and CSRs out of the live directory; use another directory", o.CSRDir, o.PKIDir)
+	}
+	return o.validateDirs(cmd)
+}
+
+// validateDirs checks that --pki-dir is a kubeadm PKI directory, and that
+// the other directories given are directories: a typo must not pass for a
+// node with nothing to renew.
+func (o *RenewOptions) validateDirs(cmd *cobra.Command) error {
+	if err := checkDir("--pki-dir", o.PKIDir); err != nil {
+		return err
+	}
+	var cas []string
+	found := false
+	for _, ca := range kubeadm.CAs {
+		cas = append(cas, ca.BaseName+".crt")
+		if _, err := os.Stat(kubeadm.CertPath(o.PKIDir, ca.BaseName)); err == nil {
+			found = true
+		}
+	}
+	if !found {
+		return fmt.Errorf("--pki-dir %s: not a kubeadm PKI directory (none of %s in it)", o.PKIDir, strings.Join(cas, ", "))
+	}
+	if cmd.Flags().Changed("kubeconfig-dir") {
+		if err := checkDir("--kubeconfig-dir", o.KubeconfigDir); err != nil {
+			return err
+		}
+	}
+	if o.CSROnly {
+		if st, err := os.Stat(o.CSRDir); err == nil && !st.IsDir() {
+			return fmt.Errorf("--csr-dir %s: not a directory", o.CSRDir)
+		}
+	}
+	if o.RestartStaticPods && !o.DryRun {
+		if err := checkDir("--manifests-dir", o.ManifestsDir); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -843,6 +843,44 @@ func TestRenewUsageErrors(t *testing.T) {
 	}
 }
 
+// TestRenewRefusesDirectories: a --pki-dir that is missing, a file or not a
+// kubeadm PKI, and a --kubeconfig-dir, --csr-dir or --manifests-dir that is
+// wrong, are errors naming the flag and the path, not a run that skips
+// everything and exits 0; nothing is written.
+func TestRenewRefusesDirectories(t *testing.T) {
+	fx := newRenewFixture(t, 0)
+	empty := filepath.Join(fx.root, "empty")
+	if err := os.Mkdir(empty, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	file := kubeadm.CertPath(fx.pki, "ca")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"all", "--pki-dir", filepath.Join(fx.root, "nope")}, "--pki-dir " + filepath.Join(fx.root, "nope") + ": no such directory"},
+		{[]string{"all", "--pki-dir", file}, "--pki-dir " + file + ": not a directory"},
+		{[]string{"all", "--pki-dir", empty}, "--pki-dir " + empty + ": not a kubeadm PKI directory (none of ca.crt, "},
+		{[]string{"admin.conf", "--kubeconfig-dir", filepath.Join(fx.root, "nope")}, "--kubeconfig-dir " + filepath.Join(fx.root, "nope") + ": no such directory"},
+		{[]string{"all", "--csr-only", "--csr-dir", filepath.Join(fx.pki, "csrs")}, "--csr-dir " + filepath.Join(fx.pki, "csrs") + " is inside the PKI directory"},
+		{[]string{"all", "--csr-only", "--csr-dir", file}, "is inside the PKI directory"},
+		{[]string{"all", "--csr-only", "--csr-dir", filepath.Join(fx.kubeconfigs, "admin.conf")}, "--csr-dir " + filepath.Join(fx.kubeconfigs, "admin.conf") + ": not a directory"},
+		{[]string{"all", "--restart-static-pods", "--manifests-dir", filepath.Join(fx.root, "nope")}, "--manifests-dir " + filepath.Join(fx.root, "nope") + ": no such directory"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			before := fx.snapshot(t)
+			code, stdout, stderr := runRenewRaw(t, fx, nil, tt.args...)
+			if code != exitcode.Error || stdout != "" || !strings.Contains(stderr, tt.want) || strings.Count(stderr, "error: ") != 1 {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 1 and %q", code, stdout, stderr, tt.want)
+			}
+			if !reflect.DeepEqual(before, fx.snapshot(t)) {
+				t.Error("files changed")
+			}
+		})
+	}
+}
+
 func TestRenewTableAndAdvice(t *testing.T) {
 	fx := newRenewFixture(t, 0)
 	renewRemove(t, kubeadm.KeyPath(fx.pki, "front-proxy-ca"))

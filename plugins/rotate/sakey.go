@@ -54,14 +54,21 @@ func NewCmdSAKey(streams genericiooptions.IOStreams) *cobra.Command {
 			if o.From == "" || o.To == "" {
 				return cli.UsageErrorf(cmd, "--from and --to are required")
 			}
-			if sameDir(o.From, o.To) {
-				return cli.UsageErrorf(cmd, "--to %s is the live directory: stage into a separate directory", o.To)
+			if err := refuseLive(o.To, o.From); err != nil {
+				return cli.UsageErrorf(cmd, "%v", err)
 			}
 			var err error
-			if o.layout, err = layoutFor(o.Layout, o.From); err != nil {
+			if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
 				return err
 			}
-			if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
+			if err := checkDir("--from", o.From); err != nil {
+				return err
+			}
+			// The staging directory may hold what ca stage wrote there.
+			if err := checkStagingDir(o.To, false); err != nil {
+				return err
+			}
+			if o.layout, err = layoutFor(o.Layout, "--from", o.From); err != nil {
 				return err
 			}
 			return o.Run()
@@ -111,16 +118,27 @@ func (o *SAKeyOptions) Run() error {
 			}
 			pubs = append(pubs, p)
 		}
-		if data, err := os.ReadFile(filepath.Join(o.From, o.layout.SAPub)); err == nil {
-			// Keep public keys already accepted (an earlier rotation's).
-			if olds, err := publicKeys(data); err == nil {
-				for _, p := range olds {
-					if !containsKey(publicOf(append([]crypto.Signer{newKey}, oldKeys...)), p) {
-						enc, _ := pki.EncodePublicKey(p)
-						pubs = append(pubs, enc)
+		pubPath := filepath.Join(o.From, o.layout.SAPub)
+		data, err := os.ReadFile(pubPath)
+		switch {
+		case err == nil:
+			// Keep public keys already accepted (an earlier rotation's): a
+			// file that does not parse would lose them.
+			olds, err := publicKeys(data)
+			if err != nil {
+				return fmt.Errorf("%s: %w", pubPath, err)
+			}
+			for _, p := range olds {
+				if !containsKey(publicOf(append([]crypto.Signer{newKey}, oldKeys...)), p) {
+					enc, err := pki.EncodePublicKey(p)
+					if err != nil {
+						return fmt.Errorf("%s: %w", pubPath, err)
 					}
+					pubs = append(pubs, enc)
 				}
 			}
+		case !os.IsNotExist(err):
+			return err
 		}
 		writes[o.layout.SAKey] = newPEM
 		var all []byte

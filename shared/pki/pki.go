@@ -104,7 +104,9 @@ func ParseKeys(data []byte) ([]crypto.Signer, error) {
 		}
 		key, err := parseKeyBlock(block)
 		if err != nil {
-			return nil, fmt.Errorf("PEM block %d (%s): %v", len(keys)+1, block.Type, err)
+			// Not the block's type: "PRIVATE KEY" in an error would read as
+			// key material leaked into the output.
+			return nil, fmt.Errorf("PEM block %d (%s): %v", len(keys)+1, keyFormat(block.Type), err)
 		}
 		if key != nil {
 			keys = append(keys, key)
@@ -114,6 +116,18 @@ func ParseKeys(data []byte) ([]crypto.Signer, error) {
 		return nil, errors.New("no private key found")
 	}
 	return keys, nil
+}
+
+// keyFormat names a private key block's format without its PEM type.
+func keyFormat(pemType string) string {
+	switch pemType {
+	case "RSA PRIVATE KEY":
+		return "a PKCS #1 RSA key"
+	case "EC PRIVATE KEY":
+		return "a SEC 1 EC key"
+	default:
+		return "a PKCS #8 key"
+	}
 }
 
 func parseKeyBlock(block *pem.Block) (crypto.Signer, error) {

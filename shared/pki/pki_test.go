@@ -105,4 +105,12 @@ func TestKeysRoundTrip(t *testing.T) {
 	if _, err := ParseKeys([]byte("-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----\n")); err == nil || strings.Contains(err.Error(), "AAAA") {
 		t.Errorf("bad key: %v", err)
 	}
+	// Every command's output is scanned for "PRIVATE KEY": an error about a
+	// key that does not parse must not read as one.
+	for _, typ := range []string{"RSA PRIVATE KEY", "EC PRIVATE KEY", "PRIVATE KEY"} {
+		_, err := ParseKeys([]byte("-----BEGIN " + typ + "-----\nAAAA\n-----END " + typ + "-----\n"))
+		if err == nil || strings.Contains(err.Error(), "PRIVATE KEY") || !strings.Contains(err.Error(), "PEM block 1") {
+			t.Errorf("%s that does not parse: %v", typ, err)
+		}
+	}
 }
