@@ -61,7 +61,8 @@ type badInput struct {
 	stderr []string
 	// never may appear in stdout or stderr: key bodies, secret values.
 	never []string
-	// extraStderr are prefixes of further stderr lines this row allows.
+	// extraStderr are prefixes of further stderr lines this row allows
+	// (status lines such as "Dry run: …"); never a second error line.
 	extraStderr []string
 	// before runs ahead of the snapshot (e.g. to make a file unreadable).
 	before func(t *testing.T)
