@@ -16,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
@@ -119,6 +120,44 @@ func (r *csrReviewFlags) Validate(cmd *cobra.Command) error {
 
 func (r *csrReviewFlags) options() csrcheck.Options {
 	return csrcheck.Options{MaxDuration: r.MaxDuration, AllowDNS: r.allowDNS}
+}
+
+// validateSigners checks that each --signer is a signer name as the API
+// server accepts it (a domain and a path, "example.com/signer-name"), so that
+// a typo is an error rather than a silent match of nothing.
+func validateSigners(cmd *cobra.Command, signers []string) error {
+	if len(signers) == 0 {
+		return cli.UsageErrorf(cmd, "--signer: give at least one signer")
+	}
+	for _, s := range signers {
+		if err := checkSignerName(s); err != nil {
+			return cli.UsageErrorf(cmd, "--signer %q: %v (e.g. %s)", s, err, csrcheck.KubeletServing)
+		}
+	}
+	return nil
+}
+
+// checkSignerName is the API server's check of spec.signerName.
+func checkSignerName(s string) error {
+	domain, path, ok := strings.Cut(s, "/")
+	if !ok || strings.Contains(path, "/") {
+		return fmt.Errorf("not a signer name: want a domain and a path, DOMAIN/NAME")
+	}
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 {
+		return fmt.Errorf("the domain %q has no dot", domain)
+	}
+	for _, l := range labels {
+		if errs := validation.IsDNS1123Label(l); len(errs) > 0 {
+			return fmt.Errorf("the domain %q: %s", domain, strings.Join(errs, "; "))
+		}
+	}
+	for _, l := range strings.Split(path, ".") {
+		if errs := validation.IsDNS1123Subdomain(l); len(errs) > 0 {
+			return fmt.Errorf("the name %q: %s", path, strings.Join(errs, "; "))
+		}
+	}
+	return nil
 }
 
 // csrClient builds the clientset of the command: the factory's REST config,

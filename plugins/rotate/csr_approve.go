@@ -149,8 +149,11 @@ func (o *CSRApproveOptions) Validate(cmd *cobra.Command) error {
 		return cli.UsageErrorf(cmd, "name the CSRs to approve, or give --all-pending")
 	case len(o.Names) > 0 && o.AllPending:
 		return cli.UsageErrorf(cmd, "give CSR names or --all-pending, not both")
-	case o.AllPending && len(o.Signers) == 0:
-		return cli.UsageErrorf(cmd, "--signer: give at least one signer")
+	}
+	if o.AllPending || o.signerChanged {
+		if err := validateSigners(cmd, o.Signers); err != nil {
+			return err
+		}
 	}
 	if err := o.DryRun.Validate(cmd); err != nil {
 		return err
@@ -218,7 +221,7 @@ func (o *CSRApproveOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	if o.AllPending && len(list.Items) == 0 && !o.PrintFlags.Machine() {
-		fmt.Fprintf(o.ErrOut, "No pending CSRs of %s.\n", strings.Join(o.Signers, ", "))
+		fmt.Fprintf(o.ErrOut, "note: no pending CSRs of %s\n", strings.Join(o.Signers, ", "))
 	}
 	return o.exitStatus(list)
 }

@@ -117,6 +117,11 @@ func (o *CSRListOptions) Complete(f cmdutil.Factory) error {
 
 // Validate checks the flags.
 func (o *CSRListOptions) Validate(cmd *cobra.Command) error {
+	if cmd.Flags().Changed("signer") {
+		if err := validateSigners(cmd, o.Signers); err != nil {
+			return err
+		}
+	}
 	return o.Review.Validate(cmd)
 }
 
@@ -160,7 +165,7 @@ func (o *CSRListOptions) Run(cmd *cobra.Command) error {
 		if o.All {
 			what = "CSRs"
 		}
-		fmt.Fprintf(o.ErrOut, "No %s found.\n", what)
+		fmt.Fprintf(o.ErrOut, "note: no %s found\n", what)
 	}
 	if len(errs) > 0 {
 		return exitcode.WithStatus(exitcode.Error, fmt.Errorf("%s", strings.Join(errs, "; ")))

@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,12 +15,14 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	certificatesv1 "k8s.io/api/certificates/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/uuid"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
@@ -103,6 +106,8 @@ type CSRWatchOptions struct {
 	Logger   *logr.Logger // set by tests; otherwise from --log-format
 	identity string
 	flag     func(name string) *pflag.Flag
+	// preflight: check access before watching (Complete built the client).
+	preflight bool
 }
 
 // NewCSRWatchOptions returns the defaults.
@@ -193,6 +198,7 @@ func (o *CSRWatchOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error 
 		if o.Client, err = kubernetes.NewForConfig(cfg); err != nil {
 			return err
 		}
+		o.preflight = true
 	}
 	host, _ := os.Hostname()
 	o.identity = host + "_" + string(uuid.NewUUID())
@@ -216,6 +222,15 @@ func (o *CSRWatchOptions) Validate(cmd *cobra.Command) error {
 		if o.LeaseName == "" {
 			return cli.UsageErrorf(cmd, "--lease-name must not be empty")
 		}
+		if errs := validation.IsDNS1123Subdomain(o.LeaseName); len(errs) > 0 {
+			return cli.UsageErrorf(cmd, "--lease-name %q: not a valid object name: %s", o.LeaseName, strings.Join(errs, "; "))
+		}
+		if errs := validation.IsValidLabelValue(o.LeaseName); o.PrintManifests && len(errs) > 0 {
+			return cli.UsageErrorf(cmd, "--lease-name %q: also the app.kubernetes.io/name label of the objects printed, which it cannot be: %s", o.LeaseName, strings.Join(errs, "; "))
+		}
+		if o.RetryPeriod <= 0 {
+			return cli.UsageErrorf(cmd, "--retry-period (%s) must be longer than 0", duration.Format(o.RetryPeriod))
+		}
 		if o.LeaseDuration <= o.RenewDeadline {
 			return cli.UsageErrorf(cmd, "--lease-duration (%s) must be longer than --renew-deadline (%s)", duration.Format(o.LeaseDuration), duration.Format(o.RenewDeadline))
 		}
@@ -226,6 +241,19 @@ func (o *CSRWatchOptions) Validate(cmd *cobra.Command) error {
 	if o.PrintManifests && o.Image == "" {
 		return cli.UsageErrorf(cmd, "--image must not be empty")
 	}
+	if o.PrintManifests {
+		if errs := validation.IsDNS1123Label(o.Namespace); len(errs) > 0 {
+			return cli.UsageErrorf(cmd, "--namespace %q: not a valid namespace name: %s", o.Namespace, strings.Join(errs, "; "))
+		}
+	} else if o.LeaderElect {
+		if errs := validation.IsDNS1123Label(o.LeaseNamespace); len(errs) > 0 {
+			from := ""
+			if !cmd.Flags().Changed("lease-namespace") {
+				from = " (-n or the context's namespace)"
+			}
+			return cli.UsageErrorf(cmd, "--lease-namespace %q%s: not a valid namespace name: %s", o.LeaseNamespace, from, strings.Join(errs, "; "))
+		}
+	}
 	return o.Review.Validate(cmd)
 }
 
@@ -233,6 +261,11 @@ func (o *CSRWatchOptions) Validate(cmd *cobra.Command) error {
 func (o *CSRWatchOptions) Run(ctx context.Context) error {
 	if o.PrintManifests {
 		return o.printManifests()
+	}
+	if o.preflight {
+		if err := o.checkAccess(ctx); err != nil {
+			return err
+		}
 	}
 	logger := o.logger()
 	c := newCSRApprover(o.Client, o.Signers, o.Review.options(), o.DryRun, logger)
@@ -250,8 +283,9 @@ func (o *CSRWatchOptions) Run(ctx context.Context) error {
 
 	csrFactory.Start(ctx.Done())
 	nodeFactory.Start(ctx.Done())
-	defer csrFactory.Shutdown()
-	defer nodeFactory.Shutdown()
+	// A reflector backing off from an API server that does not answer
+	// ignores the cancel for up to a minute: do not wait that long to exit.
+	defer waitAtMost(watchShutdownGrace, csrFactory.Shutdown, nodeFactory.Shutdown)
 	if !cache.WaitForCacheSync(ctx.Done(), c.csrSynced, c.nodeSynced) {
 		return nil // cancelled before the caches filled
 	}
@@ -261,6 +295,68 @@ func (o *CSRWatchOptions) Run(ctx context.Context) error {
 		return nil
 	}
 	return o.runElected(ctx, c, logger)
+}
+
+// watchShutdownGrace is how long watch waits for its informers to stop.
+const watchShutdownGrace = 5 * time.Second
+
+// waitAtMost runs fns concurrently and waits for them at most d.
+func waitAtMost(d time.Duration, fns ...func()) bool {
+	var wg sync.WaitGroup
+	for _, fn := range fns {
+		wg.Go(fn)
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+		return true
+	case <-t.C:
+		return false
+	}
+}
+
+// checkAccess fails early on what would otherwise make watch retry forever:
+// a user who may not list the CSRs or Nodes, and with --leader-elect a
+// --lease-namespace that does not exist or whose Lease may not be read or
+// created. An API server that does not answer is no reason to stop: the
+// informers wait for it.
+func (o *CSRWatchOptions) checkAccess(ctx context.Context) error {
+	persistent := func(err error) bool {
+		return apierrors.IsForbidden(err) || apierrors.IsUnauthorized(err)
+	}
+	opts := metav1.ListOptions{Limit: 1}
+	if len(o.Signers) == 1 {
+		opts.FieldSelector = fields.OneTermEqualSelector("spec.signerName", o.Signers[0]).String()
+	}
+	if _, err := o.Client.CertificatesV1().CertificateSigningRequests().List(ctx, opts); persistent(err) {
+		return fmt.Errorf("listing certificatesigningrequests: %w", err)
+	}
+	if _, err := o.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1}); persistent(err) {
+		return fmt.Errorf("listing nodes: %w", err)
+	}
+	if !o.LeaderElect {
+		return nil
+	}
+	leases := o.Client.CoordinationV1().Leases(o.LeaseNamespace)
+	_, err := leases.Get(ctx, o.LeaseName, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) {
+		// The lease is created on the first election: try it, dry run.
+		lease := &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: o.LeaseNamespace, Name: o.LeaseName}}
+		_, err = leases.Create(ctx, lease, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("--lease-namespace %q: namespace not found", o.LeaseNamespace)
+		}
+		if apierrors.IsAlreadyExists(err) {
+			err = nil
+		}
+	}
+	if persistent(err) {
+		return fmt.Errorf("--lease-namespace %q, --lease-name %q: %w", o.LeaseNamespace, o.LeaseName, err)
+	}
+	return nil
 }
 
 // runElected runs c while this process holds the lease, and runs for it
