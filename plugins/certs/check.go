@@ -404,13 +404,6 @@ func (o *CheckOptions) Validate(cmd *cobra.Command) error {
 			return cli.UsageErrorf(cmd, "--file %q: must not be empty", f)
 		}
 	}
-	// --request-timeout applies to endpoints too, which need no kubeconfig:
-	// a value that does not parse must not be ignored with it.
-	if v, err := cmd.Flags().GetString("request-timeout"); err == nil && v != "" {
-		if _, err := clientcmd.ParseTimeout(v); err != nil {
-			return cli.UsageErrorf(cmd, "--request-timeout %q: %v", v, err)
-		}
-	}
 	if ca, err := cmd.Flags().GetString("certificate-authority"); err == nil && ca != "" && o.selected[SourceEndpoint] {
 		// Read once here: one error naming the file, not one per endpoint.
 		if _, err := certificate.ReadFile(ca); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/logs"
 	"k8s.io/kubectl/pkg/cmd/options"
@@ -69,14 +70,35 @@ func NewRootCommand(p Plugin, streams genericiooptions.IOStreams) *cobra.Command
 			return nil
 		},
 	}
+	// Global flags client-go would only reject deep inside a request, with
+	// a message naming neither flag nor value, are checked before any
+	// command runs.
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if v, err := cmd.Flags().GetString("request-timeout"); err == nil && v != "" {
+			if _, err := clientcmd.ParseTimeout(v); err != nil {
+				return UsageErrorf(cmd, "--request-timeout %q: must be a number of seconds or a duration such as 30s or 2m", v)
+			}
+		}
+		if as, err := cmd.Flags().GetString("as"); err == nil && as == "" {
+			for _, name := range []string{"as-group", "as-uid", "as-user-extra"} {
+				if cmd.Flags().Changed(name) {
+					return UsageErrorf(cmd, "--%s needs --as, the user to impersonate", name)
+				}
+			}
+		}
+		return nil
+	}
 	root.SetIn(streams.In)
 	root.SetOut(streams.Out)
 	root.SetErr(streams.ErrOut)
 
 	flags := root.PersistentFlags()
 	flags.SetNormalizeFunc(cliflag.WarnWordSepNormalizeFunc)
+	// No WithDeprecatedPasswordFlag: basic auth left the API server in
+	// 1.19, and with it cli-runtime's loader would prompt on stdin for a
+	// username when no kubeconfig is found (which `ca-trust add -` reads,
+	// and a script never answers).
 	configFlags := genericclioptions.NewConfigFlags(true).
-		WithDeprecatedPasswordFlag().
 		WithDiscoveryBurst(300).
 		WithDiscoveryQPS(50.0).
 		WithWarningPrinter(streams)

@@ -61,6 +61,12 @@ func TestExitStatusAndMessages(t *testing.T) {
 			"error: one source failed\n"},
 		{"unknown flag", nil, []string{"fail", "--bogus"}, 1,
 			"error: unknown flag: --bogus\nSee 'kubectl ca-trust fail -h' for help and examples.\n"},
+		{"request timeout that does not parse", nil, []string{"fail", "--request-timeout", "soon"}, 1,
+			"error: --request-timeout \"soon\": must be a number of seconds or a duration such as 30s or 2m\nSee 'kubectl ca-trust fail -h' for help and examples.\n"},
+		{"request timeout in seconds", nil, []string{"fail", "--request-timeout", "30"}, 0, ""},
+		{"impersonated group without a user", nil, []string{"fail", "--as-group", "system:masters"}, 1,
+			"error: --as-group needs --as, the user to impersonate\nSee 'kubectl ca-trust fail -h' for help and examples.\n"},
+		{"impersonated group with a user", nil, []string{"fail", "--as", "jane", "--as-group", "system:masters"}, 0, ""},
 		{"unknown command", nil, []string{"bogus"}, 1,
 			"error: unknown command \"bogus\" for \"kubectl ca-trust\"\nSee 'kubectl ca-trust -h' for help and examples.\n"},
 	}
@@ -101,6 +107,13 @@ func TestGlobalFlags(t *testing.T) {
 		"request-timeout", "server", "certificate-authority", "insecure-skip-tls-verify", "token", "v", "vmodule"} {
 		if root.PersistentFlags().Lookup(name) == nil {
 			t.Errorf("global flag --%s missing", name)
+		}
+	}
+	// No --username/--password: with them cli-runtime's loader prompts on
+	// stdin when no kubeconfig is found.
+	for _, name := range []string{"username", "password"} {
+		if root.PersistentFlags().Lookup(name) != nil {
+			t.Errorf("--%s is there: basic auth left the API server in 1.19, and it makes the loader interactive", name)
 		}
 	}
 	if root.PersistentFlags().ShorthandLookup("n") == nil {

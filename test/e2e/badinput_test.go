@@ -19,11 +19,12 @@ package e2e_test
 //     substrings);
 //   - nothing changed on disk (every file and directory of the table's paths:
 //     content, mode, no file added or removed — temp files included) or in
-//     the cluster (the resourceVersion of every Secret and ConfigMap in the
-//     table's namespaces, the kube-system trust secret, and every CSR whose
+//     the cluster (the resourceVersion of every Secret, ConfigMap and Lease
+//     in the table's namespaces, the kube-system trust secret, and every CSR whose
 //     name has the table's prefix).
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -34,6 +35,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -72,7 +74,7 @@ type badInput struct {
 type badInputTable struct {
 	// disk paths (files or directory trees) no row may change.
 	disk []string
-	// namespaces whose Secrets and ConfigMaps no row may change.
+	// namespaces whose Secrets, ConfigMaps and Leases no row may change.
 	namespaces []string
 	// csrPrefix: the CSRs (name prefix) no row may change; empty: none.
 	csrPrefix string
@@ -80,6 +82,9 @@ type badInputTable struct {
 	kubeconfig string
 	rows       []badInput
 }
+
+// rowTimeout bounds one row: bad input must fail fast, not hang.
+const rowTimeout = 2 * time.Minute
 
 // stderrAllowed are the prefixes of stderr lines any row may print besides
 // its error line.
@@ -106,7 +111,13 @@ func runBadInputs(t *testing.T, tbl badInputTable) {
 			disk := snapshotDisk(t, tbl.disk)
 			cluster := snapshotCluster(t, admin, tbl.namespaces, tbl.csrPrefix)
 
-			stdout, stderr, err := framework.KubectlInput(t.Context(), dir, kubeconfig, row.stdin, row.args...)
+			// A row that never ends fails here, not at go test's timeout.
+			ctx, cancel := context.WithTimeout(t.Context(), rowTimeout)
+			defer cancel()
+			stdout, stderr, err := framework.KubectlInput(ctx, dir, kubeconfig, row.stdin, row.args...)
+			if ctx.Err() != nil {
+				t.Fatalf("kubectl %s did not end within %v\nstdout:\n%s\nstderr:\n%s", strings.Join(row.args, " "), rowTimeout, stdout, stderr)
+			}
 			code := -1 // not known when the output held a private key
 			if errors.Is(err, framework.ErrPrivateKeyInOutput) {
 				t.Errorf("output holds a private key:\nstdout:\n%s\nstderr:\n%s", stdout, stderr)
@@ -238,8 +249,8 @@ func snapshotDisk(t *testing.T, paths []string) map[string]string {
 	return snap
 }
 
-// snapshotCluster records the resourceVersion of every Secret and ConfigMap
-// in namespaces, of kube-system's Secrets (the trust secret's home), and of
+// snapshotCluster records the resourceVersion of every Secret, ConfigMap
+// and Lease in namespaces, of kube-system's Secrets (the trust secret's home), and of
 // the CSRs named with csrPrefix.
 func snapshotCluster(t *testing.T, admin kubernetes.Interface, namespaces []string, csrPrefix string) map[string]string {
 	t.Helper()
@@ -255,6 +266,13 @@ func snapshotCluster(t *testing.T, admin kubernetes.Interface, namespaces []stri
 		}
 		if ns == "kube-system" {
 			continue // its ConfigMaps are the control plane's
+		}
+		leases, err := admin.CoordinationV1().Leases(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatalf("listing leases in %s: %v", ns, err)
+		}
+		for _, l := range leases.Items {
+			snap["lease "+ns+"/"+l.Name] = l.ResourceVersion
 		}
 		cms, err := admin.CoreV1().ConfigMaps(ns).List(ctx, metav1.ListOptions{})
 		if err != nil {
