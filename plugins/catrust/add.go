@@ -33,7 +33,9 @@ var (
 		file of az aks --custom-ca-trust-certificates). Keys that are not
 		certificates, labels and annotations are kept. When another writer changes
 		the secret at the same time, the change is re-applied to what it wrote:
-		nothing is lost. If any certificate is refused, nothing is written.`)
+		nothing is lost. If any certificate is refused, nothing is written. A secret
+		of a built-in type other than Opaque (kubernetes.io/tls, say) is not a trust
+		secret and is not written.`)
 
 	addExample = templates.Examples(`
 		# Add a CA to custom-ca-trust-secret in kube-system
@@ -113,6 +115,9 @@ func (o *AddOptions) Validate(cmd *cobra.Command) error {
 	}
 	if o.Max < 1 {
 		return cli.UsageErrorf(cmd, "--max %d: must be at least 1", o.Max)
+	}
+	if o.Key == "" && cmd.Flags().Changed("key") {
+		return cli.UsageErrorf(cmd, "--key \"\": give the data key to store the certificate under, ending in %s", certKeySuffix)
 	}
 	if o.Key != "" {
 		if errs := validation.IsConfigMapKey(o.Key); len(errs) > 0 {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/kubecerts/kubecerts/shared/exitcode"
 )
 
@@ -111,6 +113,7 @@ func TestAddRefusals(t *testing.T) {
 		stdin  string
 		secret bool
 		full   bool
+		tls    bool
 		want   string
 	}{
 		{name: "a private key", args: []string{keyFile}, want: keyFile + ": holds a private key; refused"},
@@ -130,6 +133,9 @@ func TestAddRefusals(t *testing.T) {
 		{name: "stdin twice", args: []string{"-", "-"}, want: "- (standard input) is given 2 times"},
 		{name: "bad --dry-run", args: []string{"--dry-run=maybe", "testdata/ca-a.pem"}, want: `Invalid dry-run value (maybe)`},
 		{name: "--max 0", args: []string{"--max", "0", "testdata/ca-a.pem"}, want: "--max 0: must be at least 1"},
+		{name: "--key empty", args: []string{"--key", "", "testdata/ca-a.pem"}, want: `--key "": give the data key`},
+		{name: "a TLS secret", args: []string{"testdata/ca-c.pem"}, tls: true,
+			want: "secret kube-system/custom-ca-trust-secret is of type kubernetes.io/tls, not Opaque: it is not a trust secret (check --secret and -n); nothing was written"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := fakeClient()
@@ -138,6 +144,10 @@ func TestAddRefusals(t *testing.T) {
 				c = fakeClient(ten.DeepCopy())
 			case tt.secret:
 				c = fakeClient(secretWith(t, "ca-a"))
+			case tt.tls:
+				s := secretWith(t, "ca-a")
+				s.Type = corev1.SecretTypeTLS
+				c = fakeClient(s)
 			}
 			code, out, errOut := run(t, c, tt.stdin, "add", tt.args...)
 			if code != exitcode.Error || !strings.Contains(errOut, tt.want) {

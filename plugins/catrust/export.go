@@ -2,7 +2,9 @@ package catrust
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -72,7 +74,7 @@ func newCmdExport(f cmdutil.Factory, o *ExportOptions) *cobra.Command {
 		},
 	}
 	o.addFlags(cmd)
-	cmd.Flags().StringVar(&o.OutputFile, "output-file", "", "Write the bundle to this file (replaced whole) instead of standard output.")
+	cmd.Flags().StringVar(&o.OutputFile, "output-file", "", "Write the bundle to this file (replaced whole) instead of standard output (- is standard output).")
 	cmd.Flags().IntVar(&o.Max, "max", o.Max, "The most certificates the bundle may hold (the node-pool file of az aks takes 10).")
 	return cmd
 }
@@ -96,12 +98,12 @@ func (o *ExportOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	data := FormatBundle(certs)
-	if o.OutputFile == "" {
+	if o.OutputFile == "" || o.OutputFile == "-" {
 		_, err := o.Out.Write(data)
 		return err
 	}
 	if err := writeFileAtomic(o.OutputFile, data); err != nil {
-		return err
+		return fmt.Errorf("--output-file %w; nothing was written", err)
 	}
 	fmt.Fprintf(o.ErrOut, "wrote %d certificates of %s to %s\n", len(certs), &o.secretOptions, o.OutputFile)
 	return nil
@@ -136,25 +138,52 @@ func (o *ExportOptions) bundleCerts(contents []keyContent) ([]*x509.Certificate,
 
 // writeFileAtomic replaces path with data (mode 0644) through a temporary
 // file in the same directory, so that a reader never sees half a bundle.
+// Errors name path, never the temporary file.
 func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%s: is a directory", path)
+	}
+	switch st, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s: directory %s does not exist", path, dir)
+	case err != nil:
+		return fmt.Errorf("%s: %v", path, pathErrCause(err))
+	case !st.IsDir():
+		return fmt.Errorf("%s: %s is not a directory", path, dir)
+	}
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %v", path, pathErrCause(err))
 	}
 	defer os.Remove(tmp.Name())
 	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %v", path, pathErrCause(err))
 	}
 	if err := tmp.Chmod(0o644); err != nil {
 		tmp.Close()
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %v", path, pathErrCause(err))
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %v", path, pathErrCause(err))
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %v", path, pathErrCause(err))
 	}
 	return nil
+}
+
+// pathErrCause is the cause of an *fs.PathError or *os.LinkError (which
+// name the temporary file), else err.
+func pathErrCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }

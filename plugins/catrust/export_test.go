@@ -82,3 +82,46 @@ func TestExportRefusals(t *testing.T) {
 		t.Errorf("7 certificates: exit %d; stderr:\n%s", code, errOut)
 	}
 }
+
+// TestExportOutputFileStdout: --output-file - is standard output, as - is
+// elsewhere, not a file named "-".
+func TestExportOutputFileStdout(t *testing.T) {
+	t.Chdir(t.TempDir())
+	code, out, errOut := run(t, fakeClient(secretWith(t, "ca-a")), "", "export", "--output-file", "-")
+	if code != 0 || out != string(fixturePEM(t, "ca-a")) || errOut != "" {
+		t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Error(`a file named "-" was written`)
+	}
+}
+
+// TestExportOutputFileRefused: an --output-file that cannot be written is one
+// error naming it (never the temporary file), and nothing is left behind.
+func TestExportOutputFileRefused(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ path, want string }{
+		{filepath.Join(dir, "missing", "cas.pem"), ": directory " + filepath.Join(dir, "missing") + " does not exist; nothing was written"},
+		{filepath.Join(dir, "sub"), ": is a directory; nothing was written"},
+		{filepath.Join(file, "cas.pem"), ": " + file + " is not a directory; nothing was written"},
+	} {
+		code, out, errOut := run(t, fakeClient(secretWith(t, "ca-a")), "", "export", "--output-file", tt.path)
+		if want := "error: --output-file " + tt.path + tt.want + "\n"; code != 1 || out != "" || errOut != want {
+			t.Errorf("exit %d, stdout %q, stderr %q; want 1 and %q", code, out, errOut, want)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 2 {
+		t.Errorf("files left: %v", entries)
+	}
+	if sub, _ := os.ReadDir(filepath.Join(dir, "sub")); len(sub) != 0 {
+		t.Errorf("files left in sub: %v", sub)
+	}
+}

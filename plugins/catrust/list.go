@@ -28,7 +28,8 @@ var (
 		Status and exit status are those of kubectl certs check: 0 all OK; 1 a
 		certificate key could not be read; 2 the worst is WARNING (within
 		--warn-within); 3 the worst is CRITICAL, EXPIRED or NOT_YET_VALID. A secret
-		that does not exist is an empty list (no custom CAs).`)
+		that does not exist is an empty list (no custom CAs); a namespace that does
+		not exist is an error (exit 1).`)
 
 	listExample = templates.Examples(`
 		# The CAs nodes trust beyond the OS's
@@ -110,6 +111,11 @@ func (o *ListOptions) Run(cmd *cobra.Command) error {
 	if err != nil {
 		return err
 	}
+	if sec == nil {
+		if err := o.checkNamespace(cmd.Context()); err != nil {
+			return err
+		}
+	}
 	now := o.now()
 	list := &api.CATrustList{
 		Secret:                o.ref,
@@ -156,8 +162,8 @@ func (o *ListOptions) printDiagnostics(l *api.CATrustList, errLines []string) {
 		return
 	}
 	if !l.Exists {
-		fmt.Fprintf(o.ErrOut, "No custom CAs: %s does not exist.\n", &o.secretOptions)
+		fmt.Fprintf(o.ErrOut, "note: no custom CAs: %s does not exist\n", &o.secretOptions)
 	} else {
-		fmt.Fprintf(o.ErrOut, "No certificates in %s.\n", &o.secretOptions)
+		fmt.Fprintf(o.ErrOut, "note: no custom CAs: %s holds no certificates\n", &o.secretOptions)
 	}
 }

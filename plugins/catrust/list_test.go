@@ -1,12 +1,19 @@
 package catrust
 
 import (
+	"context"
 	"encoding/json"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/cli"
 	"github.com/kubecerts/kubecerts/shared/exitcode"
 )
 
@@ -77,14 +84,28 @@ func TestListExitStatus(t *testing.T) {
 	})
 
 	t.Run("no secret: no custom CAs", func(t *testing.T) {
-		code, out, errOut := run(t, fakeClient(), "", "list")
-		if code != 0 || out != "" || !strings.Contains(errOut, "No custom CAs: secret kube-system/custom-ca-trust-secret does not exist.") {
+		c := fakeClient()
+		if err := c.Tracker().Add(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system"}}); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := run(t, c, "", "list")
+		if code != 0 || out != "" || !strings.Contains(errOut, "note: no custom CAs: secret kube-system/custom-ca-trust-secret does not exist\n") {
 			t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 		}
-		code, out, _ = run(t, fakeClient(), "", "list", "-o", "json")
+		code, out, _ = run(t, c, "", "list", "-o", "json")
 		var l api.CATrustList
 		if err := json.Unmarshal([]byte(out), &l); err != nil || code != 0 || l.Exists || l.Items == nil || len(l.Items) != 0 {
 			t.Errorf("exit %d, %v, list %+v", code, err, l)
+		}
+	})
+
+	t.Run("no namespace: an error, not an empty list", func(t *testing.T) {
+		for _, args := range [][]string{nil, {"-o", "json"}} {
+			code, out, errOut := run(t, fakeClient(), "", "list", args...)
+			want := "error: secret kube-system/custom-ca-trust-secret: namespace \"kube-system\" not found (-n/--namespace)\n"
+			if code != 1 || out != "" || errOut != want {
+				t.Errorf("list %v: exit %d, stdout %q, stderr %q; want 1 and %q", args, code, out, errOut, want)
+			}
 		}
 	})
 }
@@ -106,5 +127,27 @@ func TestListKeyOrderAndSeveralPerKey(t *testing.T) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("rows = %q, want %q", got, want)
+	}
+}
+
+// TestRequestTimeoutNamed: a --request-timeout client-go cannot parse is a
+// usage error naming the flag and its value, for every verb, before any
+// API call.
+func TestRequestTimeoutNamed(t *testing.T) {
+	for _, verb := range []string{"list", "add", "remove", "validate", "export", "sync"} {
+		streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+		args := []string{verb, "--request-timeout", "abc", "--kubeconfig", filepath.Join(t.TempDir(), "none")}
+		switch verb {
+		case "add", "sync":
+			args = append(args, "testdata/ca-a.pem")
+		case "remove":
+			args = append(args, "ca1.crt")
+		}
+		code := cli.Run(context.Background(), cli.NewRootCommand(Plugin, streams), args, errOut)
+		want := "error: --request-timeout \"abc\": give seconds (30) or a number with a unit (30s, 2m, 1h); 0 waits forever\n" +
+			"See 'kubectl ca-trust " + verb + " -h' for help and examples.\n"
+		if code != 1 || out.String() != "" || errOut.String() != want {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q; want 1 and %q", verb, code, out, errOut, want)
+		}
 	}
 }

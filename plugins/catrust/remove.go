@@ -106,6 +106,11 @@ func (o *RemoveOptions) Validate(cmd *cobra.Command) error {
 		}
 		o.Fingerprints[i] = norm
 	}
+	for _, subj := range o.Subjects {
+		if strings.TrimSpace(subj) == "" {
+			return cli.UsageErrorf(cmd, "--subject %q: give a subject (as list shows it) or a common name", subj)
+		}
+	}
 	for _, k := range o.keys {
 		if strings.HasPrefix(k, "-") {
 			return cli.UsageErrorf(cmd, "%q is not a key", k)

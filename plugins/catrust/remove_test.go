@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 func TestRemove(t *testing.T) {
@@ -67,6 +69,7 @@ func TestRemoveNothingMatched(t *testing.T) {
 		name    string
 		args    []string
 		missing bool
+		tls     bool
 		want    string
 	}{
 		{name: "no such key", args: []string{"ca9.crt"}, want: "secret kube-system/custom-ca-trust-secret has no key ca9.crt; nothing was written"},
@@ -78,11 +81,18 @@ func TestRemoveNothingMatched(t *testing.T) {
 		{name: "no selector", args: nil, want: "say what to remove"},
 		{name: "short fingerprint", args: []string{"--fingerprint", "68c7"}, want: `--fingerprint "68c7": give 8 to 64 hex digits`},
 		{name: "not hex", args: []string{"--fingerprint", "zzzzzzzzzz"}, want: `--fingerprint "zzzzzzzzzz"`},
+		{name: "empty subject", args: []string{"--subject", " "}, want: `--subject " ": give a subject`},
+		{name: "a TLS secret", args: []string{"ca1.crt"}, tls: true, want: "secret kube-system/custom-ca-trust-secret is of type kubernetes.io/tls, not Opaque"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := fakeClient(secretWith(t, "ca-a", "ca-b"))
 			if tt.missing {
 				c = fakeClient()
+			}
+			if tt.tls {
+				s := secretWith(t, "ca-a", "ca-b")
+				s.Type = corev1.SecretTypeTLS
+				c = fakeClient(s)
 			}
 			code, _, errOut := run(t, c, "", "remove", tt.args...)
 			if code != 1 || !strings.Contains(errOut, tt.want) {

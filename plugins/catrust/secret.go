@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
@@ -215,6 +214,21 @@ func (s *secretOptions) get(ctx context.Context) (*corev1.Secret, error) {
 	return sec, nil
 }
 
+// checkNamespace is called when the secret does not exist: a namespace
+// that does not exist either (a typo in -n) is an error, so that it is not
+// taken for a namespace without custom CAs. When the namespace cannot be
+// read (forbidden, say) it is not an error: the secret is just missing.
+func (s *secretOptions) checkNamespace(ctx context.Context) error {
+	c, err := s.clientset()
+	if err != nil {
+		return err
+	}
+	if _, err := c.CoreV1().Namespaces().Get(ctx, s.ref.Namespace, metav1.GetOptions{}); apierrors.IsNotFound(err) {
+		return fmt.Errorf("%s: namespace %q not found (-n/--namespace)", s, s.ref.Namespace)
+	}
+	return nil
+}
+
 // mustGet reads the secret; it not existing is an error.
 func (s *secretOptions) mustGet(ctx context.Context) (*corev1.Secret, error) {
 	sec, err := s.get(ctx)
@@ -264,11 +278,14 @@ func (s *secretOptions) apply(ctx context.Context, dryRun cmdutil.DryRunStrategy
 		klog.V(2).Infof("%s: attempt %d lost a race (%v); re-reading and re-applying", s, attempts, err)
 		return true
 	}
-	err = retry.OnError(writeBackoff, retriable, func() error {
+	err = retryWrites(ctx, writeBackoff, retriable, func() error {
 		attempts++
 		current, err := s.get(ctx)
 		if err != nil {
 			return err
+		}
+		if err := s.checkWritable(current); err != nil {
+			return &mutationError{err}
 		}
 		desired, change, err := m(current)
 		if err != nil {
@@ -304,12 +321,68 @@ func (s *secretOptions) apply(ctx context.Context, dryRun cmdutil.DryRunStrategy
 	switch {
 	case errors.As(err, &me):
 		return nil, me.err
+	case err != nil && ctx.Err() != nil:
+		return nil, ctx.Err() // interrupted: not another writer's doing
 	case apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err):
 		return nil, fmt.Errorf("gave up after %d attempts, other writers kept changing it: %w", attempts, err)
 	case err != nil:
 		return nil, err
 	}
 	return res, nil
+}
+
+// checkWritable refuses to write a secret that is not a trust secret: one
+// of a built-in type Kubernetes gives another meaning (a TLS secret or a
+// service account token named by mistake, say). Opaque and custom types
+// (other platforms' trust secrets) are written, keeping their type.
+func (s *secretOptions) checkWritable(current *corev1.Secret) error {
+	if current == nil || !builtinSecretTypes[current.Type] {
+		return nil
+	}
+	return fmt.Errorf("%s is of type %s, not Opaque: it is not a trust secret (check --secret and -n); nothing was written", s, current.Type)
+}
+
+// builtinSecretTypes are Kubernetes' secret types other than Opaque.
+var builtinSecretTypes = map[corev1.SecretType]bool{
+	corev1.SecretTypeServiceAccountToken: true,
+	corev1.SecretTypeDockercfg:           true,
+	corev1.SecretTypeDockerConfigJson:    true,
+	corev1.SecretTypeBasicAuth:           true,
+	corev1.SecretTypeSSHAuth:             true,
+	corev1.SecretTypeTLS:                 true,
+	corev1.SecretTypeBootstrapToken:      true,
+}
+
+// retryWrites runs fn until it succeeds, fails with an error retriable does
+// not accept, or b.Steps attempts were made. Between attempts it sleeps
+// b.Duration, growing by b.Factor up to b.Cap, with b.Jitter. Unlike
+// wait.Backoff (and so retry.OnError), reaching the cap does not end the
+// retries: with many writers racing, the attempts are what count.
+func retryWrites(ctx context.Context, b wait.Backoff, retriable func(error) bool, fn func() error) error {
+	delay := b.Duration
+	for attempt := 1; ; attempt++ {
+		err := fn()
+		if err == nil || attempt >= b.Steps || !retriable(err) {
+			return err
+		}
+		d := delay
+		if b.Jitter > 0 {
+			d = wait.Jitter(d, b.Jitter)
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+		if b.Factor > 0 {
+			delay = time.Duration(float64(delay) * b.Factor)
+		}
+		if b.Cap > 0 && delay > b.Cap {
+			delay = b.Cap
+		}
+	}
 }
 
 // mutationError carries a mutation's error through the retry loop

@@ -212,6 +212,42 @@ func TestApplyGivesUp(t *testing.T) {
 	}
 }
 
+// TestApplyRetriesPastTheCap: the delay reaching writeBackoff's Cap does not
+// end the retries (as it would with wait.Backoff): every one of Steps
+// attempts is made.
+func TestApplyRetriesPastTheCap(t *testing.T) {
+	saved := writeBackoff
+	writeBackoff = wait.Backoff{Steps: 8, Duration: time.Millisecond, Factor: 2, Jitter: 0.5, Cap: 2 * time.Millisecond}
+	t.Cleanup(func() { writeBackoff = saved })
+	c := fakeClient(trustSecret(map[string][]byte{}))
+	c.PrependReactor("update", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "secrets"}, DefaultSecretName, errors.New("modified"))
+	})
+	_, err := testSecretOptions(c).apply(context.Background(), cmdutil.DryRunNone, addKey("ca1.crt", "A"))
+	if err == nil || !strings.Contains(err.Error(), "gave up after 8 attempts") {
+		t.Errorf("err = %v", err)
+	}
+	if got := len(filter(verbs(c), "update")); got != 8 {
+		t.Errorf("%d updates, want 8", got)
+	}
+}
+
+// TestApplyInterrupted: an interrupt while waiting to retry stops at once.
+func TestApplyInterrupted(t *testing.T) {
+	saved := writeBackoff
+	writeBackoff = wait.Backoff{Steps: 60, Duration: time.Hour}
+	t.Cleanup(func() { writeBackoff = saved })
+	c := fakeClient(trustSecret(map[string][]byte{}))
+	ctx, cancel := context.WithCancel(context.Background())
+	c.PrependReactor("update", "secrets", func(k8stesting.Action) (bool, runtime.Object, error) {
+		cancel()
+		return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "secrets"}, DefaultSecretName, errors.New("modified"))
+	})
+	if _, err := testSecretOptions(c).apply(ctx, cmdutil.DryRunNone, addKey("ca1.crt", "A")); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
 func dataOf(s *corev1.Secret) map[string][]byte {
 	if s == nil {
 		return map[string][]byte{}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	k8stesting "k8s.io/client-go/testing"
 )
@@ -63,11 +64,26 @@ func TestSync(t *testing.T) {
 
 	t.Run("creates the secret", func(t *testing.T) {
 		c := fakeClient()
+		if err := c.Tracker().Add(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "kube-system"}}); err != nil {
+			t.Fatal(err)
+		}
 		if code, _, errOut := run(t, c, "", "sync", file); code != 0 {
 			t.Fatalf("exit %d, stderr:\n%s", code, errOut)
 		}
 		if got := fingerprintsOf(t, getSecret(t, c)); len(got) != 2 {
 			t.Errorf("stored %v", got)
+		}
+	})
+
+	t.Run("no namespace: no plan, nothing written", func(t *testing.T) {
+		c := fakeClient()
+		code, out, errOut := run(t, c, "", "sync", file)
+		want := "error: secret kube-system/custom-ca-trust-secret: namespace \"kube-system\" not found (-n/--namespace)\n"
+		if code != 1 || out != "" || errOut != want {
+			t.Errorf("exit %d, stdout %q, stderr %q; want 1 and %q", code, out, errOut, want)
+		}
+		if got := verbs(c); !reflect.DeepEqual(got, []string{"get secrets", "get namespaces"}) {
+			t.Errorf("API calls %v", got)
 		}
 	})
 

@@ -164,9 +164,17 @@ func (o *ValidateOptions) Run(cmd *cobra.Command) error {
 		return err
 	}
 	if !o.PrintFlags.Machine() && len(v.out.Problems) == 0 {
-		fmt.Fprintf(o.ErrOut, "%s: %d certificates, no problems found.\n", v.out.Input, len(v.out.Certificates))
+		fmt.Fprintf(o.ErrOut, "note: %s: %s, no problems found\n", v.out.Input, certificates(len(v.out.Certificates)))
 	}
 	return exitcode.WithStatus(v.exitCode(), nil)
+}
+
+// certificates is "1 certificate" or "N certificates".
+func certificates(n int) string {
+	if n == 1 {
+		return "1 certificate"
+	}
+	return fmt.Sprintf("%d certificates", n)
 }
 
 // newValidator starts a validation of the input named.
@@ -424,22 +432,42 @@ func decodeDocuments(data []byte) ([]document, error) {
 	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(data), 4096)
 	var docs []document
 	for {
-		var d document
-		err := dec.Decode(&d)
+		var raw interface{}
+		err := dec.Decode(&raw)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			return nil, fmt.Errorf("not a YAML or JSON manifest: %s", safeMessage(err.Error()))
 		}
-		if d != nil {
-			docs = append(docs, d)
+		switch d := raw.(type) {
+		case nil:
+		case map[string]interface{}:
+			docs = append(docs, document(d))
+		default:
+			return nil, fmt.Errorf("not a YAML or JSON manifest: document %d is %s, not an object "+
+				"(a Secret manifest is a map with apiVersion: v1 and kind: Secret)", len(docs)+1, jsonKind(d))
 		}
 	}
 	if len(docs) == 0 {
 		return nil, errors.New("empty: no YAML or JSON document")
 	}
 	return docs, nil
+}
+
+// jsonKind names the kind of a decoded JSON value that is not an object,
+// without quoting it.
+func jsonKind(v interface{}) string {
+	switch v.(type) {
+	case string:
+		return "a string (text)"
+	case []interface{}:
+		return "a list"
+	case bool:
+		return "a boolean"
+	default:
+		return "a number"
+	}
 }
 
 // isSecret reports whether d is a v1 Secret.

@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -169,7 +171,7 @@ func TestValidateManifest(t *testing.T) {
 		"stringData:\n  ca5.crt: |\n" + indent(string(fixturePEM(t, "ca-warn")), "    ")
 	t.Run("good", func(t *testing.T) {
 		code, out, errOut := run(t, fakeClient(), "", "validate", "-f", writeFile(t, "good.yaml", []byte(good)))
-		if code != 0 || out != "" || !strings.Contains(errOut, "good.yaml: 1 certificates, no problems found.") {
+		if code != 0 || out != "" || !strings.HasPrefix(errOut, "note: ") || !strings.HasSuffix(errOut, "good.yaml: 1 certificate, no problems found\n") {
 			t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
 		}
 	})
@@ -323,4 +325,31 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestValidateManifestNotAnObject: a manifest whose document is text, a list
+// or a number is one error naming the file and the document, and never
+// quotes the value or Go's types.
+func TestValidateManifestNotAnObject(t *testing.T) {
+	for _, tt := range []struct {
+		name, data, want string
+	}{
+		{"text", "issuer=CN = s3cr3t\nnot a manifest\n", "document 1 is a string (text), not an object"},
+		{"a list", `["s3cr3t"]`, "document 1 is a list, not an object"},
+		{"a number", "42\n", "document 1 is a number, not an object"},
+		{"a Secret, then text", "apiVersion: v1\nkind: Secret\n---\ns3cr3t\n", "document 2 is a string (text), not an object"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "secret.yaml")
+			if err := os.WriteFile(path, []byte(tt.data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, out, errOut := run(t, fakeClient(), "", "validate", "-f", path)
+			want := "error: " + path + ": not a YAML or JSON manifest: " + tt.want
+			if code != 1 || out != "" || !strings.HasPrefix(errOut, want) || strings.Count(errOut, "\n") != 1 ||
+				strings.Contains(errOut, "s3cr3t") || strings.Contains(errOut, "catrust.") {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 1 and one line %q…", code, out, errOut, want)
+			}
+		})
+	}
 }

@@ -79,7 +79,7 @@ func (w *writeOptions) printsSecret() bool {
 func (w *writeOptions) write(ctx context.Context, m mutation, plan bool, notes []string) error {
 	var planned *api.CATrustChange
 	if plan && !w.printsSecret() {
-		m = w.printPlan(m, &planned)
+		m = w.printPlan(ctx, m, &planned)
 	}
 	res, err := w.apply(ctx, w.dryRun, m)
 	if err != nil {
@@ -96,8 +96,15 @@ func (w *writeOptions) write(ctx context.Context, m mutation, plan bool, notes [
 }
 
 // printPlan wraps m to print the first change it computes, before any write.
-func (w *writeOptions) printPlan(m mutation, planned **api.CATrustChange) mutation {
+// When the secret does not exist, a namespace that does not exist either is
+// an error before the plan is printed: no plan of a write that cannot be.
+func (w *writeOptions) printPlan(ctx context.Context, m mutation, planned **api.CATrustChange) mutation {
 	return func(current *corev1.Secret) (*corev1.Secret, *api.CATrustChange, error) {
+		if current == nil && *planned == nil && w.dryRun != cmdutil.DryRunClient {
+			if err := w.checkNamespace(ctx); err != nil {
+				return nil, nil, err
+			}
+		}
 		desired, change, err := m(current)
 		if err == nil && *planned == nil {
 			c := change.DeepCopy()

@@ -76,7 +76,7 @@ func NewRootCommand(p Plugin, streams genericiooptions.IOStreams) *cobra.Command
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		if v, err := cmd.Flags().GetString("request-timeout"); err == nil && v != "" {
 			if _, err := clientcmd.ParseTimeout(v); err != nil {
-				return UsageErrorf(cmd, "--request-timeout %q: must be a number of seconds or a duration such as 30s or 2m", v)
+				return UsageErrorf(cmd, "--request-timeout %q: give seconds (30) or a number with a unit (30s, 2m, 1h); 0 waits forever", v)
 			}
 		}
 		if as, err := cmd.Flags().GetString("as"); err == nil && as == "" {

@@ -62,7 +62,7 @@ func TestExitStatusAndMessages(t *testing.T) {
 		{"unknown flag", nil, []string{"fail", "--bogus"}, 1,
 			"error: unknown flag: --bogus\nSee 'kubectl ca-trust fail -h' for help and examples.\n"},
 		{"request timeout that does not parse", nil, []string{"fail", "--request-timeout", "soon"}, 1,
-			"error: --request-timeout \"soon\": must be a number of seconds or a duration such as 30s or 2m\nSee 'kubectl ca-trust fail -h' for help and examples.\n"},
+			"error: --request-timeout \"soon\": give seconds (30) or a number with a unit (30s, 2m, 1h); 0 waits forever\nSee 'kubectl ca-trust fail -h' for help and examples.\n"},
 		{"request timeout in seconds", nil, []string{"fail", "--request-timeout", "30"}, 0, ""},
 		{"impersonated group without a user", nil, []string{"fail", "--as-group", "system:masters"}, 1,
 			"error: --as-group needs --as, the user to impersonate\nSee 'kubectl ca-trust fail -h' for help and examples.\n"},

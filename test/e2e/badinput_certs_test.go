@@ -427,7 +427,7 @@ func TestBadInputCertsCheckEndpoint(t *testing.T) {
 		usage("an endpoint without a host", `--endpoint: endpoint ":443": no host`, "--endpoint", ":443"),
 		usage("an empty endpoint", "--endpoint: empty endpoint", "--endpoint", ""),
 		usage("a port that is not a number", `--endpoint: endpoint "127.0.0.1:https4"`, "--endpoint", "127.0.0.1:https4"),
-		usage("--request-timeout garbage", `--request-timeout "soon": must be a number of seconds or a duration`, "--endpoint", refused, "--request-timeout", "soon"),
+		usage("--request-timeout garbage", `--request-timeout "soon": give seconds (30) or a number with a unit (30s, 2m, 1h); 0 waits forever`, "--endpoint", refused, "--request-timeout", "soon"),
 	}
 	runBadInputs(t, badInputTable{disk: []string{in.dir}, rows: rows})
 }

@@ -30,7 +30,7 @@ func TestBadInputGlobalFlags(t *testing.T) {
 		name := cmd[0] + " " + cmd[1]
 		rows = append(rows,
 			badInput{name: name + ": --request-timeout soon", args: with("--request-timeout", "soon"), code: 1,
-				err: `--request-timeout "soon": must be a number of seconds or a duration`},
+				err: `--request-timeout "soon": give seconds (30) or a number with a unit (30s, 2m, 1h); 0 waits forever`},
 			badInput{name: name + ": --kubeconfig missing", args: with("--kubeconfig", missing), code: 1, err: missing},
 			badInput{name: name + ": --context nope", args: with("--context", "nope"), code: 1, err: `"nope"`},
 			badInput{name: name + ": -v abc", args: with("-v", "abc"), code: 1, err: `invalid argument "abc" for "-v, --v" flag`},
