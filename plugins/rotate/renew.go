@@ -54,7 +54,9 @@ var (
 		directory (/etc/kubernetes/pki-backup-20261123T101500Z, say); every write goes
 		to a temporary file in the same directory that is renamed over the old one, so
 		a file is always either old or new; keys are written 0600. Kubeconfig files keep everything but
-		the client certificate and key.
+		the client certificate and key. Two renewals of one PKI directory never run at
+		once: while one holds the directory's lock (flock), another fails at once and
+		writes nothing (--dry-run needs no lock).
 
 		The control-plane static pods load their certificates at start: the ones that
 		use a renewed certificate must restart. The command says which and how;
@@ -283,6 +285,13 @@ func (o *RenewOptions) validateDirs(cmd *cobra.Command) error {
 // Run renews, prints what was done and returns the exit status.
 func (o *RenewOptions) Run(cmd *cobra.Command) error {
 	ctx := cmd.Context()
+	if !o.DryRun {
+		unlock, err := lockDir(o.PKIDir)
+		if err != nil {
+			return fmt.Errorf("--pki-dir %w", err)
+		}
+		defer unlock()
+	}
 	r := &renewal{o: o, now: o.now().UTC()}
 	res := r.run(ctx)
 	if err := o.printer.PrintObj(res, o.Out); err != nil {
