@@ -25,7 +25,7 @@ var Plugin = cli.Plugin{
 }
 
 func commands(f cmdutil.Factory, streams genericiooptions.IOStreams) []*cobra.Command {
-	return []*cobra.Command{
+	cmds := []*cobra.Command{
 		NewCmdList(f, streams),
 		NewCmdAdd(f, streams),
 		NewCmdRemove(f, streams),
@@ -33,4 +33,6 @@ func commands(f cmdutil.Factory, streams genericiooptions.IOStreams) []*cobra.Co
 		NewCmdExport(f, streams),
 		NewCmdSync(f, streams),
 	}
+	registerSecretCompletion(f, cmds...)
+	return cmds
 }
