@@ -2,17 +2,14 @@ package catrust
 
 import (
 	"crypto/x509"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubecerts/kubecerts/shared/atomicfile"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/cli"
 )
@@ -102,7 +99,9 @@ func (o *ExportOptions) Run(cmd *cobra.Command) error {
 		_, err := o.Out.Write(data)
 		return err
 	}
-	if err := writeFileAtomic(o.OutputFile, data); err != nil {
+	// Replaced whole, through a temporary file: a reader never sees half a
+	// bundle.
+	if err := atomicfile.Write(o.OutputFile, data, 0o644); err != nil {
 		return fmt.Errorf("--output-file %w; nothing was written", err)
 	}
 	fmt.Fprintf(o.ErrOut, "wrote %d certificates of %s to %s\n", len(certs), &o.secretOptions, o.OutputFile)
@@ -134,56 +133,4 @@ func (o *ExportOptions) bundleCerts(contents []keyContent) ([]*x509.Certificate,
 			&o.secretOptions, len(certs), o.Max)
 	}
 	return certs, nil
-}
-
-// writeFileAtomic replaces path with data (mode 0644) through a temporary
-// file in the same directory, so that a reader never sees half a bundle.
-// Errors name path, never the temporary file.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return fmt.Errorf("%s: is a directory", path)
-	}
-	switch st, err := os.Stat(dir); {
-	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%s: directory %s does not exist", path, dir)
-	case err != nil:
-		return fmt.Errorf("%s: %v", path, pathErrCause(err))
-	case !st.IsDir():
-		return fmt.Errorf("%s: %s is not a directory", path, dir)
-	}
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("%s: %v", path, pathErrCause(err))
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("%s: %v", path, pathErrCause(err))
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return fmt.Errorf("%s: %v", path, pathErrCause(err))
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("%s: %v", path, pathErrCause(err))
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("%s: %v", path, pathErrCause(err))
-	}
-	return nil
-}
-
-// pathErrCause is the cause of an *fs.PathError or *os.LinkError (which
-// name the temporary file), else err.
-func pathErrCause(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
-	}
-	return err
 }

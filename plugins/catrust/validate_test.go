@@ -177,7 +177,7 @@ func TestValidateManifest(t *testing.T) {
 	})
 	t.Run("bad", func(t *testing.T) {
 		t.Chdir(t.TempDir())
-		if err := writeFileAtomic("secret.yaml", []byte(bad)); err != nil {
+		if err := os.WriteFile("secret.yaml", []byte(bad), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		code, out, _ := run(t, fakeClient(), "", "validate", "-f", "secret.yaml")
@@ -277,7 +277,7 @@ func TestValidateBundleFile(t *testing.T) {
 	}
 
 	t.Chdir(t.TempDir())
-	if err := writeFileAtomic("cas.pem", append(bytes.ReplaceAll(joined, []byte("\n"), []byte("\r\n")), fixturePEM(t, "ca-soon")...)); err != nil {
+	if err := os.WriteFile("cas.pem", append(bytes.ReplaceAll(joined, []byte("\n"), []byte("\r\n")), fixturePEM(t, "ca-soon")...), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	code, out, _ := run(t, fakeClient(), "", "validate", "--file", "cas.pem")

@@ -1,6 +1,7 @@
 package certs
 
 import (
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -143,9 +144,9 @@ type CheckOptions struct {
 	now      func() time.Time
 	scope    *source.Scope
 	scopeErr error
-	// endpointCA is --certificate-authority, which endpoints are verified
-	// against instead of the system roots.
-	endpointCA string
+	// endpointRoots are the CAs of --certificate-authority, which endpoints
+	// are verified against instead of the system roots.
+	endpointRoots *x509.CertPool
 }
 
 // NewCheckOptions returns the defaults.
@@ -405,11 +406,12 @@ func (o *CheckOptions) Validate(cmd *cobra.Command) error {
 		}
 	}
 	if ca, err := cmd.Flags().GetString("certificate-authority"); err == nil && ca != "" && o.selected[SourceEndpoint] {
-		// Read once here: one error naming the file, not one per endpoint.
-		if _, err := certificate.ReadFile(ca); err != nil {
-			return cli.UsageErrorf(cmd, "--certificate-authority %s: %v", ca, trimPath(ca, err))
+		// Read once here for every endpoint: one error naming the file.
+		b, err := certificate.ReadFile(ca)
+		if err != nil {
+			return cli.UsageErrorf(cmd, "--certificate-authority %s: %v", ca, source.ErrorMessage(ca, err))
 		}
-		o.endpointCA = ca
+		o.endpointRoots = source.PoolOf(b)
 	}
 	for _, e := range o.Endpoints {
 		if _, err := tlsprobe.NormalizeEndpoint(e); err != nil {
@@ -507,7 +509,7 @@ func (o *CheckOptions) sources() []source.Source {
 	}
 	if o.selected[SourceEndpoint] {
 		for _, e := range o.Endpoints {
-			out = append(out, &source.Endpoint{Address: e, Timeout: o.requestTimeout(), CAFile: o.endpointCA})
+			out = append(out, &source.Endpoint{Address: e, Timeout: o.requestTimeout(), Roots: o.endpointRoots})
 		}
 	}
 	if o.selected[SourceFile] {
@@ -724,17 +726,6 @@ func (o *CheckOptions) printDiagnostics(r *api.CertificateReport) {
 	for _, s := range r.Skipped {
 		fmt.Fprintf(o.ErrOut, "skipped: %s %s: %s\n", s.Source, s.Location, s.Reason)
 	}
-}
-
-// trimPath is err's text without the path it starts with or its
-// *fs.PathError repeats.
-func trimPath(path string, err error) string {
-	msg := err.Error()
-	var pe *fs.PathError
-	if errors.As(err, &pe) && pe.Path == path && pe.Err != nil {
-		msg = strings.Replace(msg, pe.Error(), pe.Err.Error(), 1)
-	}
-	return strings.TrimPrefix(msg, path+": ")
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

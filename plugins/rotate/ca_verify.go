@@ -61,7 +61,7 @@ func NewCmdCAVerify(streams genericiooptions.IOStreams) *cobra.Command {
 			if o.Old == "" || o.New == "" {
 				return cli.UsageErrorf(cmd, "--old and --new are required")
 			}
-			if sameDir(o.Old, o.New) || resolvePath(o.Old) == resolvePath(o.New) {
+			if sameDir(o.Old, o.New) {
 				return cli.UsageErrorf(cmd, "--new %s is the live directory --old: give the staging directory", o.New)
 			}
 			var err error

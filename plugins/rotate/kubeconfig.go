@@ -2,7 +2,9 @@ package rotate
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -279,13 +281,8 @@ func (o *KubeconfigOptions) removing() string {
 // spells it (lower-case hex, no colons), or "" when fp is not one.
 func normalizeFingerprint(fp string) string {
 	h := strings.ToLower(strings.ReplaceAll(strings.TrimSpace(fp), ":", ""))
-	if len(h) != 64 {
+	if b, err := hex.DecodeString(h); err != nil || len(b) != sha256.Size {
 		return ""
-	}
-	for _, r := range h {
-		if !strings.ContainsRune("0123456789abcdef", r) {
-			return ""
-		}
 	}
 	return h
 }

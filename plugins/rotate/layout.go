@@ -74,16 +74,16 @@ func layoutFor(name, flag, dir string) (layout, error) {
 	return layout{}, fmt.Errorf("%s %s: neither a kubeadm PKI (ca.crt) nor a k3s TLS directory (server-ca.crt); give --layout", flag, dir)
 }
 
-// sameDir reports whether a and b are the same directory, symlinks resolved.
+// sameDir reports whether a and b are the same directory: the same path
+// once made absolute with symbolic links resolved (see resolvePath; either
+// may not exist yet), or, both existing, the same file (a bind mount).
 func sameDir(a, b string) bool {
-	ra, err1 := filepath.EvalSymlinks(a)
-	rb, err2 := filepath.EvalSymlinks(b)
-	if err1 != nil || err2 != nil {
-		ra, rb = filepath.Clean(a), filepath.Clean(b)
+	if resolvePath(a) == resolvePath(b) {
+		return true
 	}
-	aa, _ := filepath.Abs(ra)
-	ab, _ := filepath.Abs(rb)
-	return aa == ab
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
 // checkDir returns an error naming flag and path unless path is an existing
@@ -162,7 +162,7 @@ func within(path, dir string) bool {
 // directory from or inside it.
 func refuseLive(to, from string) error {
 	switch {
-	case sameDir(from, to) || resolvePath(to) == resolvePath(from):
+	case sameDir(from, to):
 		return fmt.Errorf("--to %s is the live directory: stage into a separate directory, never over the live one", to)
 	case within(to, from):
 		return fmt.Errorf("--to %s is inside the live directory %s: stage outside it", to, from)

@@ -237,7 +237,7 @@ func (o *RenewOptions) Validate(cmd *cobra.Command) error {
 	case o.RestartStaticPods && o.RestartWait <= 0:
 		return cli.UsageErrorf(cmd, "--restart-wait %s: must be positive (kubelet checks its manifests every 20s by default)", duration.Format(o.RestartWait))
 	}
-	if o.CSROnly && renewSameDir(o.CSRDir, o.PKIDir) {
+	if o.CSROnly && sameDir(o.CSRDir, o.PKIDir) {
 		return cli.UsageErrorf(cmd, "--csr-dir %s is the PKI directory: the new keys would replace the live ones (apiserver.key, …); use another directory", o.CSRDir)
 	}
 	if o.CSROnly && within(o.CSRDir, o.PKIDir) {
@@ -421,17 +421,6 @@ func renewQuote(list []string) []string {
 		out[i] = fmt.Sprintf("%q", s)
 	}
 	return out
-}
-
-// sameDir reports whether a and b are the same directory; one that does
-// not exist is the same only by name.
-func renewSameDir(a, b string) bool {
-	if filepath.Clean(a) == filepath.Clean(b) {
-		return true
-	}
-	sa, err1 := os.Stat(a)
-	sb, err2 := os.Stat(b)
-	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
 func renewTime(t time.Time) *metav1.Time {

@@ -5,8 +5,10 @@
 package atomicfile
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -14,15 +16,18 @@ import (
 
 // Write replaces path with data, created with perm (0600 for keys). The
 // directory must exist. On error the temporary file is removed and path is
-// untouched.
+// untouched. Errors name path, never the temporary file, and wrap the cause.
 func Write(path string, data []byte, perm os.FileMode) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
 	}
+	if err := checkTarget(path); err != nil {
+		return err
+	}
 	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, cause(err))
 	}
 	defer func() {
 		if err != nil {
@@ -31,22 +36,54 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 		}
 	}()
 	if err = tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, cause(err))
 	}
 	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, cause(err))
 	}
 	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, cause(err))
 	}
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, cause(err))
 	}
 	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return fmt.Errorf("%s: %w", path, cause(err))
 	}
 	syncDir(dir)
 	return nil
+}
+
+// checkTarget says, naming path, why it cannot be written: it is a
+// directory, or its directory is missing or not one.
+func checkTarget(path string) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%s: is a directory", path)
+	}
+	dir := filepath.Dir(path)
+	switch st, err := os.Stat(dir); {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s: directory %s does not exist", path, dir)
+	case err != nil:
+		return fmt.Errorf("%s: %w", path, cause(err))
+	case !st.IsDir():
+		return fmt.Errorf("%s: %s is not a directory", path, dir)
+	}
+	return nil
+}
+
+// cause is the cause of an *fs.PathError or *os.LinkError, which name the
+// temporary file, else err.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var le *os.LinkError
+	if errors.As(err, &le) {
+		return le.Err
+	}
+	return err
 }
 
 func syncDir(dir string) {

@@ -3,6 +3,7 @@ package atomicfile
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -58,5 +59,32 @@ func TestBackup(t *testing.T) {
 	dst, _ := os.Stat(filepath.Dir(copyPath))
 	if err != nil || string(got) != "secret" || st.Mode().Perm() != 0o600 || dst.Mode().Perm() != 0o700 {
 		t.Errorf("backup = %q %v, mode %v, dir mode %v", got, err, st.Mode().Perm(), dst.Mode().Perm())
+	}
+}
+
+// TestWriteErrorsNameThePath: what cannot be written is said of path, never
+// of the temporary file, and nothing is left behind.
+func TestWriteErrorsNameThePath(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sub := filepath.Join(dir, "sub")
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ path, want string }{
+		{filepath.Join(dir, "missing", "x"), filepath.Join(dir, "missing", "x") + ": directory " + filepath.Join(dir, "missing") + " does not exist"},
+		{sub, sub + ": is a directory"},
+		{filepath.Join(file, "x"), filepath.Join(file, "x") + ": " + file + " is not a directory"},
+	} {
+		err := Write(tt.path, []byte("x"), 0o644)
+		if err == nil || err.Error() != tt.want || strings.Contains(err.Error(), ".tmp-") {
+			t.Errorf("Write(%s) = %v, want %q", tt.path, err, tt.want)
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+		t.Errorf("failed writes left files: %v", entries)
 	}
 }

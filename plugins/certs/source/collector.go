@@ -95,14 +95,14 @@ func (c *Collector) Count() int {
 func (c *Collector) Error(source, location string, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.errors = append(c.errors, api.ReportError{Source: source, Location: location, Message: errorMessage(location, err)})
+	c.errors = append(c.errors, api.ReportError{Source: source, Location: location, Message: ErrorMessage(location, err)})
 }
 
-// errorMessage is err's text without the location it repeats: the error
+// ErrorMessage is err's text without the location it repeats: the error
 // line is "error: SOURCE LOCATION: MESSAGE", so a message that starts with
 // the location ("bin.dat: binary data …") or holds an *fs.PathError on it
 // ("stat /x: no such file or directory") names the input twice otherwise.
-func errorMessage(location string, err error) string {
+func ErrorMessage(location string, err error) string {
 	msg := err.Error()
 	if location == "" {
 		return msg

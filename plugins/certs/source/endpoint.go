@@ -15,10 +15,10 @@ import (
 type Endpoint struct {
 	Address string
 	Timeout time.Duration
-	// CA, when not empty, is the bundle to verify against; CAFile, when CA
-	// is empty, the file holding it (--certificate-authority).
-	CA     []byte
-	CAFile string
+	// Roots, when not nil, are the CAs to verify against
+	// (--certificate-authority), read once for every endpoint; nil: the
+	// system roots.
+	Roots *x509.CertPool
 }
 
 // Name implements Source.
@@ -26,16 +26,8 @@ func (e *Endpoint) Name() string { return "endpoint" }
 
 // Collect implements Source.
 func (e *Endpoint) Collect(ctx context.Context, sink Sink) {
-	probe := &tlsprobe.Probe{URL: e.Address, Timeout: e.Timeout}
-	withCA := len(e.CA) > 0 || e.CAFile != ""
-	if withCA {
-		cred, err := credential(e.CA, e.CAFile, "certificate-authority")
-		if err != nil {
-			sink.Error(e.Name(), e.Address, err)
-			return
-		}
-		probe.Roots = poolOf(cred)
-	}
+	probe := &tlsprobe.Probe{URL: e.Address, Timeout: e.Timeout, Roots: e.Roots}
+	withCA := e.Roots != nil
 	res, err := probe.Run(ctx)
 	if err != nil {
 		sink.Error(e.Name(), e.Address, err)

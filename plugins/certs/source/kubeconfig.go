@@ -140,7 +140,7 @@ func rootsOf(cfg *rest.Config) (*x509.CertPool, error) {
 	if err != nil || cred == nil {
 		return nil, err
 	}
-	return poolOf(cred), nil
+	return PoolOf(cred.Bundle), nil
 }
 
 func orDefault(s, def string) string {

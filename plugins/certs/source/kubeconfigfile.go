@@ -73,9 +73,11 @@ func credential(data []byte, file, field string) (*Credential, error) {
 	return nil, nil
 }
 
-func poolOf(cred *Credential) *x509.CertPool {
+// PoolOf is a pool of the certificates of b, to verify a served chain
+// against.
+func PoolOf(b *certificate.Bundle) *x509.CertPool {
 	pool := x509.NewCertPool()
-	for _, c := range cred.Bundle.Certificates {
+	for _, c := range b.Certificates {
 		pool.AddCert(c)
 	}
 	return pool

@@ -194,8 +194,8 @@ func TestErrorMessageDoesNotRepeatTheLocation(t *testing.T) {
 		{"node/n1", errors.New("standard input, line 1: no such file on the node"), "standard input, line 1: no such file on the node"},
 		{"a", errors.New("a: "), "a: "},
 	} {
-		if got := errorMessage(tt.loc, tt.err); got != tt.want {
-			t.Errorf("errorMessage(%q, %q) = %q, want %q", tt.loc, tt.err, got, tt.want)
+		if got := ErrorMessage(tt.loc, tt.err); got != tt.want {
+			t.Errorf("ErrorMessage(%q, %q) = %q, want %q", tt.loc, tt.err, got, tt.want)
 		}
 	}
 }
@@ -238,7 +238,6 @@ func TestEndpointVerification(t *testing.T) {
 	ca := certtest.CA(t, "private-ca")
 	leaf := certtest.New(t, certtest.Template{CommonName: "registry", IPs: []net.IP{net.ParseIP("127.0.0.1")}}, ca)
 	srv := certtest.TLSServer(t, leaf, ca)
-	caFile := write(t, t.TempDir(), "ca.crt", ca.PEM())
 
 	rec := newRecorder()
 	(&Endpoint{Address: srv.URL, Timeout: 5 * time.Second}).Collect(context.Background(), rec)
@@ -253,7 +252,7 @@ func TestEndpointVerification(t *testing.T) {
 	}
 
 	rec = newRecorder()
-	(&Endpoint{Address: srv.URL, Timeout: 5 * time.Second, CAFile: caFile}).Collect(context.Background(), rec)
+	(&Endpoint{Address: srv.URL, Timeout: 5 * time.Second, Roots: certtest.Pool(ca)}).Collect(context.Background(), rec)
 	r = rec.Report()
 	if len(r.Certificates) != 2 || len(r.Errors) != 0 || !r.Certificates[0].Chain.Verified {
 		t.Errorf("with --certificate-authority: certificates %+v, errors %+v", r.Certificates, r.Errors)
