@@ -44,7 +44,7 @@ func rbSetup(t *testing.T) *rbWork {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rbWrite(t, filepath.Join(w.dir, "etc", "kubernetes", "admin.conf"), admin, 0o600)
+	writePath(t, filepath.Join(w.dir, "etc", "kubernetes", "admin.conf"), admin, 0o600)
 	for _, k := range []string{"ca.key", "front-proxy-ca.key", "etcd/ca.key", "sa.key", "apiserver.key"} {
 		data, err := os.ReadFile(filepath.Join(w.live, k))
 		if err != nil {
@@ -113,17 +113,6 @@ func rbCopyTree(t *testing.T, src, dst string) {
 	}
 }
 
-// rbWrite writes data to path with perm, creating its directory.
-func rbWrite(t *testing.T, path string, data []byte, perm os.FileMode) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, data, perm); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func rbRead(t *testing.T, path string) []byte {
 	t.Helper()
 	data, err := os.ReadFile(path)
@@ -148,12 +137,12 @@ func (w *rbWork) k3s(t *testing.T, name string) string {
 	dir := w.path("k3s", name)
 	for _, ca := range []string{"server-ca", "client-ca", "request-header-ca", "etcd/peer-ca", "etcd/server-ca"} {
 		c := certtest.CA(t, "k3s-"+filepath.Base(ca)+"@1700000000")
-		rbWrite(t, filepath.Join(dir, ca+".crt"), c.PEM(), 0o644)
-		rbWrite(t, filepath.Join(dir, ca+".key"), c.KeyPEM(t), 0o600)
+		writePath(t, filepath.Join(dir, ca+".crt"), c.PEM(), 0o644)
+		writePath(t, filepath.Join(dir, ca+".key"), c.KeyPEM(t), 0o600)
 		w.never = append(w.never, keyBody(c.KeyPEM(t)))
 	}
 	sa := certtest.CA(t, "service-account").KeyPEM(t)
-	rbWrite(t, filepath.Join(dir, "service.key"), sa, 0o600)
+	writePath(t, filepath.Join(dir, "service.key"), sa, 0o600)
 	w.never = append(w.never, keyBody(sa))
 	return dir
 }
@@ -189,13 +178,13 @@ func TestBadInputRotateRenew(t *testing.T) {
 	apiserverKey := rbRead(t, filepath.Join(w.live, "apiserver.key"))
 	frontProxyKey := rbRead(t, filepath.Join(w.live, "front-proxy-ca.key"))
 
-	badCA := w.variant(t, "bad-ca", func(d string) { rbWrite(t, filepath.Join(d, "ca.crt"), []byte("not a certificate\n"), 0o644) })
-	mismatch := w.variant(t, "mismatch", func(d string) { rbWrite(t, filepath.Join(d, "ca.key"), frontProxyKey, 0o600) })
-	badCAKey := w.variant(t, "bad-ca-key", func(d string) { rbWrite(t, filepath.Join(d, "ca.key"), rbBadKey("EC PRIVATE KEY"), 0o600) })
+	badCA := w.variant(t, "bad-ca", func(d string) { writePath(t, filepath.Join(d, "ca.crt"), []byte("not a certificate\n"), 0o644) })
+	mismatch := w.variant(t, "mismatch", func(d string) { writePath(t, filepath.Join(d, "ca.key"), frontProxyKey, 0o600) })
+	badCAKey := w.variant(t, "bad-ca-key", func(d string) { writePath(t, filepath.Join(d, "ca.key"), rbBadKey("EC PRIVATE KEY"), 0o600) })
 	badLeaf := w.variant(t, "bad-leaf", func(d string) {
-		rbWrite(t, filepath.Join(d, "apiserver.crt"), []byte("-----BEGIN CERTIFICATE-----\ngarbage\n"), 0o644)
+		writePath(t, filepath.Join(d, "apiserver.crt"), []byte("-----BEGIN CERTIFICATE-----\ngarbage\n"), 0o644)
 	})
-	keyAsLeaf := w.variant(t, "key-as-leaf", func(d string) { rbWrite(t, filepath.Join(d, "apiserver.crt"), apiserverKey, 0o644) })
+	keyAsLeaf := w.variant(t, "key-as-leaf", func(d string) { writePath(t, filepath.Join(d, "apiserver.crt"), apiserverKey, 0o644) })
 	leafDir := w.variant(t, "leaf-dir", func(d string) {
 		if err := os.Remove(filepath.Join(d, "apiserver.crt")); err != nil {
 			t.Fatal(err)
@@ -204,14 +193,14 @@ func TestBadInputRotateRenew(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	badLeafKey := w.variant(t, "bad-leaf-key", func(d string) { rbWrite(t, filepath.Join(d, "apiserver.key"), rbBadKey("PRIVATE KEY"), 0o600) })
+	badLeafKey := w.variant(t, "bad-leaf-key", func(d string) { writePath(t, filepath.Join(d, "apiserver.key"), rbBadKey("PRIVATE KEY"), 0o600) })
 	external := w.variant(t, "external", func(d string) {
 		if err := os.Remove(filepath.Join(d, "ca.key")); err != nil {
 			t.Fatal(err)
 		}
 	})
 	leafOnlyCA := w.variant(t, "leaf-as-ca", func(d string) {
-		rbWrite(t, filepath.Join(d, "ca.crt"), rbRead(t, filepath.Join(w.live, "apiserver.crt")), 0o644)
+		writePath(t, filepath.Join(d, "ca.crt"), rbRead(t, filepath.Join(w.live, "apiserver.crt")), 0o644)
 	})
 	// An expired CA and a leaf it signed.
 	expired := w.path("variants", "expired-ca")
@@ -219,17 +208,17 @@ func TestBadInputRotateRenew(t *testing.T) {
 		now := time.Now()
 		ca := certtest.New(t, certtest.Template{CommonName: "kubernetes", IsCA: true, NotBefore: now.Add(-3 * 365 * 24 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}, nil)
 		leaf := certtest.New(t, certtest.Template{CommonName: "kube-apiserver", DNSNames: []string{"kubernetes"}, NotBefore: now.Add(-2 * 365 * 24 * time.Hour), NotAfter: now.Add(-48 * time.Hour)}, ca)
-		rbWrite(t, filepath.Join(expired, "ca.crt"), ca.PEM(), 0o644)
-		rbWrite(t, filepath.Join(expired, "ca.key"), ca.KeyPEM(t), 0o600)
-		rbWrite(t, filepath.Join(expired, "apiserver.crt"), leaf.PEM(), 0o644)
-		rbWrite(t, filepath.Join(expired, "apiserver.key"), leaf.KeyPEM(t), 0o600)
+		writePath(t, filepath.Join(expired, "ca.crt"), ca.PEM(), 0o644)
+		writePath(t, filepath.Join(expired, "ca.key"), ca.KeyPEM(t), 0o600)
+		writePath(t, filepath.Join(expired, "apiserver.crt"), leaf.PEM(), 0o644)
+		writePath(t, filepath.Join(expired, "apiserver.key"), leaf.KeyPEM(t), 0o600)
 		w.never = append(w.never, keyBody(ca.KeyPEM(t)), keyBody(leaf.KeyPEM(t)))
 	}
 	// admin.conf that is not YAML, and one whose certificate is a file.
 	badKC := w.path("variants", "bad-kubeconfig")
-	rbWrite(t, filepath.Join(badKC, "admin.conf"), []byte("apiVersion: v1\nclusters: [\n"), 0o600)
+	writePath(t, filepath.Join(badKC, "admin.conf"), []byte("apiVersion: v1\nclusters: [\n"), 0o600)
 	refKC := w.path("variants", "file-kubeconfig")
-	rbWrite(t, filepath.Join(refKC, "admin.conf"), []byte(`apiVersion: v1
+	writePath(t, filepath.Join(refKC, "admin.conf"), []byte(`apiVersion: v1
 kind: Config
 clusters:
 - name: k
@@ -247,7 +236,7 @@ current-context: admin@k
 		t.Fatal(err)
 	}
 	aFile := w.path("variants", "a-file")
-	rbWrite(t, aFile, []byte("x\n"), 0o644)
+	writePath(t, aFile, []byte("x\n"), 0o644)
 	csrDir := w.path("csrs") // never created: every row that names it is refused or a dry run
 
 	rows := []badInput{
@@ -323,15 +312,15 @@ func TestBadInputRotateCAStage(t *testing.T) {
 		t.Fatal(err)
 	}
 	full := w.path("staging", "full")
-	rbWrite(t, filepath.Join(full, "ca.crt"), rbRead(t, filepath.Join(w.live, "ca.crt")), 0o644)
+	writePath(t, filepath.Join(full, "ca.crt"), rbRead(t, filepath.Join(w.live, "ca.crt")), 0o644)
 	aFile := w.path("staging", "a-file")
-	rbWrite(t, aFile, []byte("x\n"), 0o644)
+	writePath(t, aFile, []byte("x\n"), 0o644)
 	emptyDir := w.path("variants", "empty")
 	if err := os.MkdirAll(emptyDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	badCA := w.variant(t, "bad-etcd-ca", func(d string) {
-		rbWrite(t, filepath.Join(d, "etcd", "ca.crt"), []byte("not a certificate\n"), 0o644)
+		writePath(t, filepath.Join(d, "etcd", "ca.crt"), []byte("not a certificate\n"), 0o644)
 	})
 	noKey := w.variant(t, "no-etcd-ca-key", func(d string) {
 		if err := os.Remove(filepath.Join(d, "etcd", "ca.key")); err != nil {
@@ -339,13 +328,13 @@ func TestBadInputRotateCAStage(t *testing.T) {
 		}
 	})
 	wrongKey := w.variant(t, "wrong-etcd-ca-key", func(d string) {
-		rbWrite(t, filepath.Join(d, "etcd", "ca.key"), rbRead(t, filepath.Join(w.live, "ca.key")), 0o600)
+		writePath(t, filepath.Join(d, "etcd", "ca.key"), rbRead(t, filepath.Join(w.live, "ca.key")), 0o600)
 	})
 	badKey := w.variant(t, "bad-etcd-ca-key", func(d string) {
-		rbWrite(t, filepath.Join(d, "etcd", "ca.key"), rbBadKey("PRIVATE KEY"), 0o600)
+		writePath(t, filepath.Join(d, "etcd", "ca.key"), rbBadKey("PRIVATE KEY"), 0o600)
 	})
 	keyAsCA := w.variant(t, "key-as-ca", func(d string) {
-		rbWrite(t, filepath.Join(d, "ca.crt"), rbRead(t, filepath.Join(w.live, "ca.key")), 0o644)
+		writePath(t, filepath.Join(d, "ca.crt"), rbRead(t, filepath.Join(w.live, "ca.key")), 0o644)
 	})
 	k3s := w.k3s(t, "tls")
 	k3sMissing := w.k3s(t, "tls-missing")
@@ -417,7 +406,7 @@ func TestBadInputRotateCAVerify(t *testing.T) {
 		return dir
 	}
 	mismatch := staged("mismatch", func(d string) {
-		rbWrite(t, filepath.Join(d, "ca.key"), rbRead(t, filepath.Join(d, "front-proxy-ca.key")), 0o600)
+		writePath(t, filepath.Join(d, "ca.key"), rbRead(t, filepath.Join(d, "front-proxy-ca.key")), 0o600)
 	})
 	missing := staged("missing", func(d string) {
 		if err := os.Remove(filepath.Join(d, "etcd", "ca.key")); err != nil {
@@ -428,20 +417,20 @@ func TestBadInputRotateCAVerify(t *testing.T) {
 		// Only the new public key: tokens signed by the old key would fail.
 		pub := rbRead(t, filepath.Join(d, "sa.pub"))
 		first := pub[:strings.Index(string(pub), "-----END PUBLIC KEY-----\n")+len("-----END PUBLIC KEY-----\n")]
-		rbWrite(t, filepath.Join(d, "sa.pub"), first, 0o644)
+		writePath(t, filepath.Join(d, "sa.pub"), first, 0o644)
 	})
 	leafCA := staged("leaf-as-ca", func(d string) {
-		rbWrite(t, filepath.Join(d, "ca.crt"), rbRead(t, filepath.Join(w.live, "apiserver.crt")), 0o644)
-		rbWrite(t, filepath.Join(d, "ca.key"), rbRead(t, filepath.Join(w.live, "apiserver.key")), 0o600)
+		writePath(t, filepath.Join(d, "ca.crt"), rbRead(t, filepath.Join(w.live, "apiserver.crt")), 0o644)
+		writePath(t, filepath.Join(d, "ca.key"), rbRead(t, filepath.Join(w.live, "apiserver.key")), 0o600)
 	})
 	corrupt := staged("corrupt", func(d string) {
-		rbWrite(t, filepath.Join(d, "front-proxy-ca.crt"), []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), 0o644)
+		writePath(t, filepath.Join(d, "front-proxy-ca.crt"), []byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), 0o644)
 	})
 	keyAsCert := staged("key-as-cert", func(d string) {
-		rbWrite(t, filepath.Join(d, "ca.crt"), rbRead(t, filepath.Join(d, "ca.key")), 0o644)
+		writePath(t, filepath.Join(d, "ca.crt"), rbRead(t, filepath.Join(d, "ca.key")), 0o644)
 	})
 	badSAPub := staged("bad-sa-pub", func(d string) {
-		rbWrite(t, filepath.Join(d, "sa.pub"), []byte("not a key\n"), 0o644)
+		writePath(t, filepath.Join(d, "sa.pub"), []byte("not a key\n"), 0o644)
 	})
 	k3s := w.k3s(t, "tls")
 	k3sGood := w.path("k3s", "staged")
@@ -455,7 +444,7 @@ func TestBadInputRotateCAVerify(t *testing.T) {
 		data := string(rbRead(t, filepath.Join(k3sGood, "service.key")))
 		end := strings.Index(data, "-----END ")
 		end += strings.Index(data[end:], "\n") + 1
-		rbWrite(t, filepath.Join(k3sDropped, "service.key"), []byte(data[:end]), 0o600)
+		writePath(t, filepath.Join(k3sDropped, "service.key"), []byte(data[:end]), 0o600)
 		w.never = append(w.never, keyBody([]byte(data[:end])))
 	}
 	emptyDir := w.path("staged", "empty")
@@ -463,7 +452,7 @@ func TestBadInputRotateCAVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	aFile := w.path("staged", "a-file")
-	rbWrite(t, aFile, []byte("x\n"), 0o644)
+	writePath(t, aFile, []byte("x\n"), 0o644)
 	hash := "new server CA hash: "
 
 	rows := []badInput{
@@ -507,23 +496,25 @@ func TestBadInputRotateSAKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	aFile := w.path("staging", "a-file")
-	rbWrite(t, aFile, []byte("x\n"), 0o644)
+	writePath(t, aFile, []byte("x\n"), 0o644)
 	emptyDir := w.path("variants", "empty")
 	if err := os.MkdirAll(emptyDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	corrupt := w.variant(t, "corrupt-sa-key", func(d string) { rbWrite(t, filepath.Join(d, "sa.key"), rbBadKey("PRIVATE KEY"), 0o600) })
-	rsaCorrupt := w.variant(t, "corrupt-rsa-sa-key", func(d string) { rbWrite(t, filepath.Join(d, "sa.key"), rbBadKey("RSA PRIVATE KEY"), 0o600) })
+	corrupt := w.variant(t, "corrupt-sa-key", func(d string) { writePath(t, filepath.Join(d, "sa.key"), rbBadKey("PRIVATE KEY"), 0o600) })
+	rsaCorrupt := w.variant(t, "corrupt-rsa-sa-key", func(d string) { writePath(t, filepath.Join(d, "sa.key"), rbBadKey("RSA PRIVATE KEY"), 0o600) })
 	missing := w.variant(t, "no-sa-key", func(d string) {
 		if err := os.Remove(filepath.Join(d, "sa.key")); err != nil {
 			t.Fatal(err)
 		}
 	})
-	certAsKey := w.variant(t, "cert-as-sa-key", func(d string) { rbWrite(t, filepath.Join(d, "sa.key"), rbRead(t, filepath.Join(d, "ca.crt")), 0o600) })
-	badPub := w.variant(t, "corrupt-sa-pub", func(d string) { rbWrite(t, filepath.Join(d, "sa.pub"), []byte("ssh-rsa AAAA not a PEM key\n"), 0o644) })
+	certAsKey := w.variant(t, "cert-as-sa-key", func(d string) { writePath(t, filepath.Join(d, "sa.key"), rbRead(t, filepath.Join(d, "ca.crt")), 0o600) })
+	badPub := w.variant(t, "corrupt-sa-pub", func(d string) {
+		writePath(t, filepath.Join(d, "sa.pub"), []byte("ssh-rsa AAAA not a PEM key\n"), 0o644)
+	})
 	k3s := w.k3s(t, "tls")
 	k3sBad := w.k3s(t, "tls-bad")
-	rbWrite(t, filepath.Join(k3sBad, "service.key"), rbBadKey("EC PRIVATE KEY"), 0o600)
+	writePath(t, filepath.Join(k3sBad, "service.key"), rbBadKey("EC PRIVATE KEY"), 0o600)
 
 	rows := []badInput{
 		{name: "no from", args: sakey("--to", staging), code: 1, err: "--from and --to are required"},
@@ -562,7 +553,7 @@ func TestBadInputRotateKubeconfig(t *testing.T) {
 	c := w.c
 	kdir := w.path("kube")
 	kubeconfig := filepath.Join(kdir, "config")
-	rbWrite(t, kubeconfig, rbRead(t, c.AdminKubeconfig), 0o600)
+	writePath(t, kubeconfig, rbRead(t, c.AdminKubeconfig), 0o600)
 	cfg, err := clientcmd.LoadFromFile(c.AdminKubeconfig)
 	if err != nil {
 		t.Fatal(err)
@@ -572,28 +563,28 @@ func TestBadInputRotateKubeconfig(t *testing.T) {
 	leaf := certtest.New(t, certtest.Template{CommonName: "not-a-ca", DNSNames: []string{"leaf.example"}}, newCA)
 	files := w.path("files")
 	newCAFile := filepath.Join(files, "new-ca.crt")
-	rbWrite(t, newCAFile, newCA.PEM(), 0o644)
+	writePath(t, newCAFile, newCA.PEM(), 0o644)
 	newKeyFile := filepath.Join(files, "new-ca.key")
-	rbWrite(t, newKeyFile, newCA.KeyPEM(t), 0o600)
+	writePath(t, newKeyFile, newCA.KeyPEM(t), 0o600)
 	bundleWithKey := filepath.Join(files, "ca-and-key.pem")
-	rbWrite(t, bundleWithKey, append(newCA.KeyPEM(t), newCA.PEM()...), 0o600)
+	writePath(t, bundleWithKey, append(newCA.KeyPEM(t), newCA.PEM()...), 0o600)
 	clusterCAFile := filepath.Join(files, "cluster-ca.crt")
-	rbWrite(t, clusterCAFile, certtest.PEMOf(c.CACert), 0o644)
+	writePath(t, clusterCAFile, certtest.PEMOf(c.CACert), 0o644)
 	emptyFile := filepath.Join(files, "empty.crt")
-	rbWrite(t, emptyFile, nil, 0o644)
+	writePath(t, emptyFile, nil, 0o644)
 	leafFile := filepath.Join(files, "leaf.crt")
-	rbWrite(t, leafFile, leaf.PEM(), 0o644)
+	writePath(t, leafFile, leaf.PEM(), 0o644)
 	crlfFile := filepath.Join(files, "new-ca-crlf.crt")
-	rbWrite(t, crlfFile, []byte(strings.ReplaceAll(string(newCA.PEM()), "\n", "\r\n")), 0o644)
+	writePath(t, crlfFile, []byte(strings.ReplaceAll(string(newCA.PEM()), "\n", "\r\n")), 0o644)
 	derFile := filepath.Join(files, "new-ca.der")
-	rbWrite(t, derFile, newCA.Cert.Raw, 0o644)
+	writePath(t, derFile, newCA.Cert.Raw, 0o644)
 	b64File := filepath.Join(files, "new-ca.b64")
-	rbWrite(t, b64File, []byte(base64.StdEncoding.EncodeToString(newCA.PEM())), 0o644)
+	writePath(t, b64File, []byte(base64.StdEncoding.EncodeToString(newCA.PEM())), 0o644)
 	garbageFile := filepath.Join(files, "garbage.crt")
-	rbWrite(t, garbageFile, []byte("-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n"), 0o644)
+	writePath(t, garbageFile, []byte("-----BEGIN CERTIFICATE-----\nnot base64 at all!\n-----END CERTIFICATE-----\n"), 0o644)
 	never := []string{keyBody(newCA.KeyPEM(t)), keyBody(leaf.KeyPEM(t))}
 	hugeFile := filepath.Join(files, "huge.crt")
-	rbWrite(t, hugeFile, append(newCA.PEM(), make([]byte, 9<<20)...), 0o644)
+	writePath(t, hugeFile, append(newCA.PEM(), make([]byte, 9<<20)...), 0o644)
 	// Kubeconfigs whose cluster CA cannot be read: a file that is missing,
 	// data that is not a certificate.
 	caFileKC := filepath.Join(kdir, "ca-file")
@@ -609,13 +600,13 @@ func TestBadInputRotateKubeconfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rbWrite(t, caFileKC, data, 0o600)
+		writePath(t, caFileKC, data, 0o600)
 		cfg.Clusters[clusterName].CertificateAuthority = ""
 		cfg.Clusters[clusterName].CertificateAuthorityData = []byte("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n")
 		if data, err = clientcmd.Write(*cfg); err != nil {
 			t.Fatal(err)
 		}
-		rbWrite(t, garbageKC, data, 0o600)
+		writePath(t, garbageKC, data, 0o600)
 	}
 
 	// A kubeconfig in the "update clients" phase: the cluster CA and the new
@@ -636,7 +627,7 @@ func TestBadInputRotateKubeconfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rbWrite(t, both, data, 0o600)
+		writePath(t, both, data, 0o600)
 	}
 	newPrint := certificate.Fingerprint(newCA.Cert)
 	clusterPrint := certificate.Fingerprint(c.CACert)
@@ -694,7 +685,7 @@ func TestBadInputRotateKubeconfig(t *testing.T) {
 func TestBadInputRotatePlan(t *testing.T) {
 	w := rbSetup(t)
 	kubeconfig := w.path("kube", "config")
-	rbWrite(t, kubeconfig, rbRead(t, w.c.AdminKubeconfig), 0o600)
+	writePath(t, kubeconfig, rbRead(t, w.c.AdminKubeconfig), 0o600)
 	plan := func(args ...string) []string { return rbArgs(append([]string{"plan"}, args...)...) }
 	soon := time.Now().Add(40 * 24 * time.Hour).UTC().Format("2006-01-02")
 	rows := []badInput{

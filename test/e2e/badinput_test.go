@@ -324,13 +324,19 @@ func equalSnapshots(t *testing.T, what string, before, after map[string]string) 
 func writeFile(t *testing.T, dir, name string, data []byte) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writePath(t, p, data, 0o644)
 	return p
+}
+
+// writePath writes data to path with perm, creating its directory.
+func writePath(t *testing.T, path string, data []byte, perm os.FileMode) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, perm); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // keyBody is a line from the middle of a PEM private key: if it shows up in

@@ -85,11 +85,7 @@ func ctPEMFile(t *testing.T, name string, certs ...*certtest.Cert) string {
 
 func ctFile(t *testing.T, name string, data []byte) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(p, data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeFile(t, t.TempDir(), name, data)
 }
 
 func ctSHA(c *certtest.Cert) string {
