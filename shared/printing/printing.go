@@ -8,8 +8,11 @@
 package printing
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -89,6 +92,9 @@ func (f *PrintFlags) ToPrinter() (printers.ResourcePrinter, error) {
 	case out == "name":
 		return NamePrinter{}, nil
 	}
+	if err := f.checkTemplateFile(); err != nil {
+		return nil, err
+	}
 	p, err := f.PrintFlags.ToPrinter()
 	if genericclioptions.IsNoCompatiblePrinterError(err) {
 		return nil, fmt.Errorf("--output %q: unknown format; use one of: %s", *f.OutputFormat, strings.Join(f.AllowedFormats(), ", "))
@@ -97,6 +103,37 @@ func (f *PrintFlags) ToPrinter() (printers.ResourcePrinter, error) {
 		return nil, fmt.Errorf("--output %q: %w", *f.OutputFormat, err)
 	}
 	return p, nil
+}
+
+// checkTemplateFile reads the file of -o go-template-file / jsonpath-file
+// (given after "=" or with --template) up front: cli-runtime's message for an
+// unreadable one names the path three times and flattens the cause.
+func (f *PrintFlags) checkTemplateFile() error {
+	if f.OutputFormat == nil {
+		return nil
+	}
+	out := *f.OutputFormat
+	format, path, inline := strings.Cut(out, "=")
+	if !strings.HasSuffix(strings.ToLower(format), "-file") {
+		return nil
+	}
+	input := fmt.Sprintf("--output %q", out)
+	if !inline {
+		if f.TemplatePrinterFlags == nil || f.TemplatePrinterFlags.TemplateArgument == nil ||
+			*f.TemplatePrinterFlags.TemplateArgument == "" {
+			return nil // cli-runtime asks for the template
+		}
+		path = *f.TemplatePrinterFlags.TemplateArgument
+		input = fmt.Sprintf("--template %q", path)
+	}
+	if _, err := os.ReadFile(path); err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("%s: cannot read the template file: %w", input, err)
+	}
+	return nil
 }
 
 // TablePrinter prints a Tabler through cli-runtime's table printer, the one

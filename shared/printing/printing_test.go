@@ -2,6 +2,8 @@ package printing
 
 import (
 	"bytes"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -88,5 +90,50 @@ func TestMachine(t *testing.T) {
 		if f.Machine() != want {
 			t.Errorf("Machine(%q) = %v, want %v", format, !want, want)
 		}
+	}
+}
+
+func TestTemplateFile(t *testing.T) {
+	dir := t.TempDir()
+	tmpl := filepath.Join(dir, "kind.tmpl")
+	if err := os.WriteFile(tmpl, []byte("{{.kind}}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jsonpath := filepath.Join(dir, "kind.jsonpath")
+	if err := os.WriteFile(jsonpath, []byte("{.kind}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.tmpl")
+	tests := []struct {
+		name    string
+		args    []string
+		want    string // output, when wantErr is empty
+		wantErr string // the whole error
+	}{
+		{"go-template-file=", []string{"-o", "go-template-file=" + tmpl}, "Version", ""},
+		{"jsonpath-file with --template", []string{"-o", "jsonpath-file", "--template", jsonpath}, "Version", ""},
+		{"missing after =", []string{"-o", "go-template-file=" + missing}, "",
+			`--output "go-template-file=` + missing + `": cannot read the template file: no such file or directory`},
+		{"missing in --template", []string{"-o", "go-template-file", "--template", missing}, "",
+			`--template "` + missing + `": cannot read the template file: no such file or directory`},
+		{"a directory", []string{"-o", "jsonpath-file=" + dir}, "",
+			`--output "jsonpath-file=` + dir + `": cannot read the template file: is a directory`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := print(t, tt.args...)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("error = %v, want %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("printed %q, want %q", got, tt.want)
+			}
+		})
 	}
 }

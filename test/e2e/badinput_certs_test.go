@@ -323,7 +323,7 @@ func TestBadInputCertsCheckFlags(t *testing.T) {
 		usage("--source bogus", 1, `--source "bogus": unknown source`, "--source", "file,bogus"),
 		usage("-o bogus", 1, `--output "bogus": unknown format`, "-o", "bogus"),
 		usage("a jsonpath that does not parse", 1, "jsonpath", "-o", "jsonpath={.certificates[", "--source", "file"),
-		usage("-o go-template-file missing", 1, `--output "go-template-file=`+in.path("missing.tmpl")+`"`, "-o", "go-template-file="+in.path("missing.tmpl")),
+		usage("-o go-template-file missing", 1, `--output "go-template-file=`+in.path("missing.tmpl")+`": cannot read the template file: no such file or directory`, "-o", "go-template-file="+in.path("missing.tmpl")),
 		usage("a go-template that does not parse", 1, "unclosed action", "-o", "go-template={{.x"),
 		usage("--warn-within too large", 1, `invalid argument "999999999y" for "--warn-within" flag`, "--warn-within", "999999999y"),
 		usage("--status bogus", 1, `--status "bogus"`, "--status", "OK,bogus"),

@@ -382,7 +382,7 @@ func TestBadInputRotateCSRList(t *testing.T) {
 		{name: "-o jsonpath unterminated", args: []string{"rotate", "csr", "list", "-o", "jsonpath={.items["},
 			code: 1, err: `--output "jsonpath={.items["`},
 		{name: "-o go-template-file missing", args: []string{"rotate", "csr", "list", "-o", "go-template-file=/nonexistent/rbil.tmpl"},
-			code: 1, err: "/nonexistent/rbil.tmpl"},
+			code: 1, err: `--output "go-template-file=/nonexistent/rbil.tmpl": cannot read the template file: no such file or directory`},
 		{name: "--signer bogus", args: []string{"rotate", "csr", "list", "--signer", "bogus"},
 			code: 1, err: `--signer "bogus"`},
 		{name: "--signer of no CSR", args: []string{"rotate", "csr", "list", "--signer", "example.com/rbil-none"},
