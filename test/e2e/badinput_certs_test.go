@@ -92,9 +92,10 @@ func (in *certsInputs) chmod(p string, mode os.FileMode) {
 }
 
 // asNobody returns a before hook that makes the row's kubectl run as uid
-// 65534 (through setpriv), with a copy of the plugins that user may run
-// first on PATH: the tests run as root, whom chmod 000 does not stop.
-func asNobody(t *testing.T) func(t *testing.T) {
+// 65534 (through setpriv), with a copy of the plugin (kubectl-certs,
+// kubectl-rotate, …) that user may run first on PATH: the tests run as root,
+// whom chmod 000 does not stop.
+func asNobody(t *testing.T, plugin string) func(t *testing.T) {
 	t.Helper()
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil || os.Geteuid() != 0 {
@@ -113,9 +114,9 @@ func asNobody(t *testing.T) func(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	bin := filepath.Join(dir, "kubectl-certs")
-	if err := os.Link(filepath.Join(plugins, "kubectl-certs"), bin); err != nil {
-		copyFile(t, filepath.Join(plugins, "kubectl-certs"), bin, 0o755)
+	bin := filepath.Join(dir, plugin)
+	if err := os.Link(filepath.Join(plugins, plugin), bin); err != nil {
+		copyFile(t, filepath.Join(plugins, plugin), bin, 0o755)
 	}
 	wrapper := filepath.Join(dir, "kubectl-as-nobody")
 	script := fmt.Sprintf("#!/bin/sh\nPATH=%s:$PATH exec %s --reuid=%s --regid=%s --clear-groups %s \"$@\"\n",
@@ -230,7 +231,7 @@ users: [{name: u1, user: {client-certificate: `+missingClientCert+`, client-key:
 contexts: [{name: ctx, context: {cluster: c1, user: u1}}]
 current-context: ctx
 `))
-	nobody := asNobody(t)
+	nobody := asNobody(t, "kubectl-certs")
 	good := []string{"--file", in.good}
 	rows := []badInput{
 		{name: "an empty file", args: check(append(good, "--file", empty)...), code: 1,
@@ -470,7 +471,7 @@ func TestBadInputCertsCheckPKIDir(t *testing.T) {
 	in.write("k3s-broken/server/tls/server-ca.crt", []byte("garbage\n"))
 	in.write("k3s-broken/server/tls/client-ca.crt", ca.PEM())
 	missing := in.path("no-such-dir")
-	nobody := asNobody(t)
+	nobody := asNobody(t, "kubectl-certs")
 	none := in.path("no-kubeconfigs")
 	noKubelet := in.path("no-kubelet")
 

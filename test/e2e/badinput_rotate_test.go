@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -285,18 +286,59 @@ current-context: admin@k
 		{name: "a name twice, dry run", args: renew(w.live, "apiserver", "apiserver", "--dry-run"), code: 0, stdout: []string{"apiserver"}, extraStderr: rbRenewAdvice},
 		{name: "csr-only dry run", args: renew(w.live, "all", "--csr-only", "--csr-dir", csrDir, "--dry-run", "-o", "json"), code: 0, stdout: []string{`"would-write-csr"`}},
 	}
-	if os.Geteuid() != 0 {
-		unreadable := w.variant(t, "unreadable", func(d string) {
-			if err := os.Chmod(filepath.Join(d, "apiserver.crt"), 0); err != nil {
-				t.Fatal(err)
-			}
-		})
-		rows = append(rows, badInput{name: "unreadable leaf", args: renew(unreadable, "apiserver"), code: 1,
-			err: filepath.Join(unreadable, "apiserver.crt") + ": permission denied", stdout: []string{"apiserver"}})
-	} else {
-		t.Log("running as root: no row for an unreadable file")
+	// An unreadable leaf: as root, whom chmod 000 does not stop, the row runs
+	// the plugin as an unprivileged user who owns a copy of the PKI, outside
+	// t.TempDir (whose parents are 0700).
+	unreadable := rbUnreadableLeaf(t, w.live, "apiserver.crt")
+	unreadableArgs := rbArgs("renew", "--pki-dir", unreadable, "--kubeconfig-dir", filepath.Dir(unreadable), "apiserver")
+	rows = append(rows, badInput{name: "unreadable leaf", args: unreadableArgs, code: 1,
+		before: asNobodyWhenRoot(t, "kubectl-rotate"),
+		err:    filepath.Join(unreadable, "apiserver.crt") + ": permission denied", stdout: []string{"apiserver"}})
+	disk := append(w.disk(), unreadable)
+	runBadInputs(t, badInputTable{disk: disk, rows: w.rows(rows)})
+}
+
+// rbUnreadableLeaf copies the PKI at live to a new directory every user may
+// reach, owned by the unprivileged user when the tests run as root, with
+// the file leaf made unreadable (mode 000).
+func rbUnreadableLeaf(t *testing.T, live, leaf string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "kubecerts-badinput-renew-")
+	if err != nil {
+		t.Fatal(err)
 	}
-	runBadInputs(t, badInputTable{disk: w.disk(), rows: w.rows(rows)})
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pki := filepath.Join(dir, "pki")
+	rbCopyTree(t, live, pki)
+	if os.Geteuid() == 0 {
+		uid, _ := strconv.Atoi(nobodyUID)
+		err := filepath.WalkDir(pki, func(p string, _ fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			return os.Lchown(p, uid, uid)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Chmod(filepath.Join(pki, leaf), 0); err != nil {
+		t.Fatal(err)
+	}
+	return pki
+}
+
+// asNobodyWhenRoot is asNobody when the tests run as root, and nothing
+// otherwise (an unprivileged user is already denied).
+func asNobodyWhenRoot(t *testing.T, plugin string) func(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	return asNobody(t, plugin)
 }
 
 // TestBadInputRotateCAStage: kubectl rotate ca stage refuses the live
