@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/kubecerts/kubecerts/shared/fserr"
 )
 
 // caFiles names one CA of a layout and its files, relative to the PKI dir.
@@ -94,7 +96,7 @@ func checkDir(flag, path string) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%s %s: no such directory", flag, path)
 	case err != nil:
-		return fmt.Errorf("%s %s: %v", flag, path, unwrapPathError(err))
+		return fmt.Errorf("%s %s: %v", flag, path, fserr.Cause(err))
 	case !st.IsDir():
 		return fmt.Errorf("%s %s: not a directory", flag, path)
 	}
@@ -109,7 +111,7 @@ func checkStagingDir(path string, empty bool) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
 	case err != nil:
-		return fmt.Errorf("--to %s: %v", path, unwrapPathError(err))
+		return fmt.Errorf("--to %s: %v", path, fserr.Cause(err))
 	case !st.IsDir():
 		return fmt.Errorf("--to %s: not a directory", path)
 	case !empty:
@@ -117,20 +119,12 @@ func checkStagingDir(path string, empty bool) error {
 	}
 	entries, err := os.ReadDir(path)
 	if err != nil {
-		return fmt.Errorf("--to %s: %v", path, unwrapPathError(err))
+		return fmt.Errorf("--to %s: %v", path, fserr.Cause(err))
 	}
 	if len(entries) > 0 {
 		return fmt.Errorf("--to %s: not empty (it holds %s): stage into a new or empty directory, so that nothing staged before is overwritten", path, entries[0].Name())
 	}
 	return nil
-}
-
-func unwrapPathError(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // resolvePath is path absolute and cleaned, with symbolic links resolved

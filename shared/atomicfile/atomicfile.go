@@ -12,6 +12,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/kubecerts/kubecerts/shared/fserr"
 )
 
 // Write replaces path with data, created with perm (0600 for keys). The
@@ -27,7 +29,7 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, cause(err))
+		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
 	}
 	defer func() {
 		if err != nil {
@@ -36,19 +38,19 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 		}
 	}()
 	if err = tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("%s: %w", path, cause(err))
+		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
 	}
 	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("%s: %w", path, cause(err))
+		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
 	}
 	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("%s: %w", path, cause(err))
+		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
 	}
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, cause(err))
+		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
 	}
 	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("%s: %w", path, cause(err))
+		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
 	}
 	syncDir(dir)
 	return nil
@@ -65,25 +67,11 @@ func checkTarget(path string) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("%s: directory %s does not exist", path, dir)
 	case err != nil:
-		return fmt.Errorf("%s: %w", path, cause(err))
+		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
 	case !st.IsDir():
 		return fmt.Errorf("%s: %s is not a directory", path, dir)
 	}
 	return nil
-}
-
-// cause is the cause of an *fs.PathError or *os.LinkError, which name the
-// temporary file, else err.
-func cause(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return le.Err
-	}
-	return err
 }
 
 func syncDir(dir string) {

@@ -8,10 +8,8 @@
 package printing
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"strings"
 
@@ -22,6 +20,7 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/fserr"
 )
 
 // Tabler is an object that can be shown as a table. Columns with a Priority
@@ -127,11 +126,7 @@ func (f *PrintFlags) checkTemplateFile() error {
 		input = fmt.Sprintf("--template %q", path)
 	}
 	if _, err := os.ReadFile(path); err != nil {
-		var pe *fs.PathError
-		if errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return fmt.Errorf("%s: cannot read the template file: %w", input, err)
+		return fmt.Errorf("%s: cannot read the template file: %w", input, fserr.Cause(err))
 	}
 	return nil
 }

@@ -3,15 +3,14 @@ package source
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/kubecerts/kubecerts/shared/certificate"
+	"github.com/kubecerts/kubecerts/shared/fserr"
 )
 
 // Files reads certificate files named by paths or glob patterns (--file):
@@ -73,11 +72,7 @@ func expand(pattern string) ([]string, error) {
 			dir = filepath.Dir(dir)
 		}
 		if _, err := os.ReadDir(dir); err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				err = pe.Err
-			}
-			return nil, fmt.Errorf("%s: no files match: cannot read directory %s: %v", pattern, dir, err)
+			return nil, fmt.Errorf("%s: no files match: cannot read directory %s: %v", pattern, dir, fserr.Cause(err))
 		}
 		return nil, fmt.Errorf("%s: no files match", pattern)
 	}
