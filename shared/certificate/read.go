@@ -168,13 +168,19 @@ func parsePEM(data []byte) (*Bundle, error) {
 	}
 	rest := data
 	index := 0
+	lineAt := func(off int) int { return 1 + bytes.Count(data[:len(data)-len(rest)+off], []byte("\n")) }
 	for {
 		start := bytes.Index(rest, []byte("-----BEGIN"))
+		if orphan := bytes.Index(rest, []byte("-----END")); orphan >= 0 && (start < 0 || orphan < start) {
+			// An END line outside any block: its BEGIN line is missing, and
+			// the body above it would otherwise pass as text and be lost.
+			return b, fmt.Errorf("PEM block %d (line %d): END line without a BEGIN line", index+1, lineAt(orphan))
+		}
 		if start < 0 {
 			break
 		}
 		index++
-		line := 1 + bytes.Count(data[:len(data)-len(rest)+start], []byte("\n"))
+		line := lineAt(start)
 		header := rest[start:]
 		if nl := bytes.IndexByte(header, '\n'); nl >= 0 {
 			header = header[:nl]
@@ -183,7 +189,10 @@ func parsePEM(data []byte) (*Bundle, error) {
 		// Each block is cut at its own END line and decoded alone, so that a
 		// malformed block is reported as such rather than skipped over.
 		end := bytes.Index(rest[start:], []byte("-----END"))
-		if end < 0 {
+		next := bytes.Index(rest[start+len("-----BEGIN"):], []byte("-----BEGIN"))
+		if end < 0 || (next >= 0 && next+len("-----BEGIN") < end) {
+			// No END before the next BEGIN: cut at the next block's END,
+			// this block would be skipped over by pem.Decode, not reported.
 			return b, fmt.Errorf("PEM block %d (line %d): truncated %s block, no END line", index, line, describeType(blockType))
 		}
 		segEnd := start + end

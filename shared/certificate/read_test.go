@@ -27,6 +27,12 @@ func TestParse(t *testing.T) {
 	badBase64 := bytes.Replace(append([]byte{}, bundle...), []byte("\n"), []byte("\n!!!!\n"), 2)
 	withKey := append(append([]byte{}, keyPEM...), leaf.PEM()...)
 	csr := []byte("-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n")
+	// One line gone from the first of two certificates: its END (pem.Decode
+	// would then skip it and decode the second), or its BEGIN (its body
+	// would pass as text outside the blocks).
+	noEnd := bytes.Replace(append([]byte{}, bundle...), []byte("-----END CERTIFICATE-----\n"), nil, 1)
+	noBegin := bytes.Replace(append([]byte{}, bundle...), []byte("-----BEGIN CERTIFICATE-----\n"), nil, 1)
+	noSecondBegin := append(append([]byte{}, leaf.PEM()...), bytes.Replace(ca.PEM(), []byte("-----BEGIN CERTIFICATE-----\n"), nil, 1)...)
 
 	tests := []struct {
 		name      string
@@ -56,6 +62,9 @@ func TestParse(t *testing.T) {
 		{name: "text", in: []byte("hello, world\n"), wantErr: "no -----BEGIN line", noCert: true},
 		{name: "binary", in: []byte{0x7f, 'E', 'L', 'F', 0, 1, 2, 3}, wantErr: "binary data", noCert: true},
 		{name: "truncated", in: truncated, wantErr: "PEM block 2 (line", wantCerts: 1},
+		{name: "first END line missing", in: noEnd, wantErr: "PEM block 1 (line 1): truncated CERTIFICATE block, no END line"},
+		{name: "first BEGIN line missing", in: noBegin, wantErr: "PEM block 1 (line 10): END line without a BEGIN line"},
+		{name: "second BEGIN line missing", in: noSecondBegin, wantErr: "END line without a BEGIN line", wantCerts: 1},
 		{name: "bad base64 in pem", in: badBase64, wantErr: "PEM block 1 (line 1): malformed CERTIFICATE block"},
 		{name: "garbage der", in: []byte{0x30, 0x03, 0x01, 0x01, 0xff}, wantErr: "DER data does not parse"},
 		{name: "pem no certificate inside", in: []byte("-----BEGIN CERTIFICATE-----\naGVsbG8=\n-----END CERTIFICATE-----\n"), wantErr: "CERTIFICATE does not parse"},
