@@ -1,6 +1,7 @@
 package catrust
 
 import (
+	"crypto/x509"
 	"fmt"
 	"strings"
 
@@ -163,7 +164,7 @@ func (o *AddOptions) mutate(current *corev1.Secret) (*corev1.Secret, *api.CATrus
 	desired := o.baseSecret(current)
 	change := &api.CATrustChange{Operation: "add"}
 	contents := readKeys(current)
-	stored := keepAll(contents, change)
+	stored := keepAll(contents, desired, change)
 	for _, in := range o.inputs {
 		for _, c := range in.certs {
 			fp := certificate.Fingerprint(c)
@@ -191,7 +192,7 @@ func (o *AddOptions) mutate(current *corev1.Secret) (*corev1.Secret, *api.CATrus
 
 // keepAll records every certificate of contents as kept and returns, by
 // fingerprint, why a certificate already stored is skipped.
-func keepAll(contents []keyContent, change *api.CATrustChange) map[string]string {
+func keepAll(contents []keyContent, desired *corev1.Secret, change *api.CATrustChange) map[string]string {
 	stored := map[string]string{}
 	for _, kc := range contents {
 		if kc.err != nil && len(kc.certs) == 0 {
@@ -202,7 +203,9 @@ func keepAll(contents []keyContent, change *api.CATrustChange) map[string]string
 			if _, ok := stored[fp]; !ok {
 				stored[fp] = "already in the secret as " + kc.key
 			}
-			change.Kept = append(change.Kept, changeItem(kc.key, c, ""))
+		}
+		if len(kc.certs) > 0 {
+			reencode(desired, kc, change, func(*x509.Certificate) string { return "" })
 		}
 	}
 	return stored

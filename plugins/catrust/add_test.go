@@ -2,7 +2,9 @@ package catrust
 
 import (
 	"bytes"
+	"crypto/x509"
 	"encoding/base64"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -214,7 +216,7 @@ func TestAddDryRunPrintsTheSecret(t *testing.T) {
 				t.Fatalf("exit %d; stderr:\n%s", code, errOut)
 			}
 			golden(t, "add-dry-run.yaml", out)
-			if !strings.Contains(errOut, "warning: secret kube-system/custom-ca-trust-secret: key token is not a certificate and is left out of the printed Secret (it is kept in the cluster)") {
+			if !strings.Contains(errOut, "warning: secret kube-system/custom-ca-trust-secret: key token is not a certificate and is left out of the printed Secret; the cluster keeps it, but applying or replacing the Secret with this manifest may delete it") {
 				t.Errorf("stderr:\n%s", errOut)
 			}
 			if got := verbs(c); !reflect.DeepEqual(got, tt.want) {
@@ -222,6 +224,74 @@ func TestAddDryRunPrintsTheSecret(t *testing.T) {
 			}
 			if s := getSecret(t, c); !reflect.DeepEqual(s.Data, existing.Data) {
 				t.Errorf("the dry run wrote: %v", keysOf(s))
+			}
+		})
+	}
+}
+
+// TestAddAndSyncRepairEncodings: a certificate stored in a form nodes
+// cannot install (base64 of PEM, CRLF, DER) is rewritten as LF PEM under
+// its key by add and sync, reported as reencoded, as validate advises; the
+// certificates stay the same, and a clean secret is not written.
+func TestAddAndSyncRepairEncodings(t *testing.T) {
+	t.Chdir(t.TempDir())
+	a, b, c := fixturePEM(t, "ca-a"), fixturePEM(t, "ca-b"), fixture(t, "ca-c")
+	if err := os.WriteFile("ca-a.pem", a, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("all.pem", FormatBundle([]*x509.Certificate{fixture(t, "ca-a"), fixture(t, "ca-b"), c}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	broken := func() *corev1.Secret {
+		s := secretWith(t)
+		s.Data["ca1.crt"] = []byte(base64.StdEncoding.EncodeToString(a))
+		s.Data["ca2.crt"] = bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n"))
+		s.Data["ca3.crt"] = c.Raw
+		return s
+	}
+	for _, tt := range []struct {
+		name string
+		args []string
+	}{
+		{"add of a certificate already there", []string{"add", "ca-a.pem"}},
+		{"sync", []string{"sync", "all.pem", "--prune"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cl := fakeClient(broken())
+			code, out, errOut := run(t, cl, "", tt.args[0], append(tt.args[1:], "-o", "wide")...)
+			if code != 0 {
+				t.Fatalf("exit %d; stderr:\n%s", code, errOut)
+			}
+			var rows []string // the rows but kept and skipped: ACTION KEY … REASON
+			for _, line := range strings.Split(strings.TrimSpace(out), "\n")[1:] {
+				f := strings.Fields(line)
+				if f[0] == "kept" || f[0] == "skipped" {
+					continue
+				}
+				reason := line[strings.Index(line, "stored") : strings.LastIndex(line, "PEM")+3]
+				rows = append(rows, f[0]+" "+f[1]+" "+reason)
+			}
+			want := []string{
+				"reencoded ca1.crt stored as base64 of PEM; rewritten as PEM",
+				"reencoded ca2.crt stored with CRLF line endings; rewritten as PEM",
+				"reencoded ca3.crt stored as DER; rewritten as PEM",
+			}
+			if !reflect.DeepEqual(rows, want) {
+				t.Errorf("rows other than kept and skipped:\n%s\nwant\n%s\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"), out)
+			}
+			s := getSecret(t, cl)
+			for k, v := range map[string][]byte{"ca1.crt": a, "ca2.crt": b, "ca3.crt": encodePEM(c)} {
+				if !bytes.Equal(s.Data[k], v) {
+					t.Errorf("%s = %q, want the LF PEM", k, s.Data[k])
+				}
+			}
+			if string(s.Data["token"]) != "s3cr3t-value" {
+				t.Error("token not kept")
+			}
+
+			code, _, errOut = run(t, cl, "", tt.args[0], tt.args[1:]...)
+			if code != 0 || !strings.Contains(errOut, "nothing to change") {
+				t.Errorf("second run: exit %d, stderr:\n%s", code, errOut)
 			}
 		})
 	}

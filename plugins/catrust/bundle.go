@@ -71,9 +71,40 @@ func readBundle(data []byte) (*bundleFile, error) {
 // separated by a blank line. Line numbers count from 1; CR and CRLF line
 // endings count as LF (they are a problem of their own).
 func layoutProblems(data []byte) []string {
+	var problems []string
+	for _, d := range scanLayout(data) {
+		if d.text {
+			problems = append(problems, textOutside(d.after, d.line))
+		} else {
+			problems = append(problems, fmt.Sprintf("line %d: PEM blocks %d and %d are not separated by a blank line", d.line, d.after, d.after+1))
+		}
+	}
+	return problems
+}
+
+// hasTextOutsideBlocks reports whether PEM text holds anything but PEM
+// blocks and blank lines: such text may be anything, a password too.
+func hasTextOutsideBlocks(data []byte) bool {
+	for _, d := range scanLayout(data) {
+		if d.text {
+			return true
+		}
+	}
+	return false
+}
+
+// departure is one place where PEM text departs from the node-pool layout:
+// text outside the blocks (text) or two blocks with no blank line between
+// them, at line, after the first `after` blocks.
+type departure struct {
+	line, after int
+	text        bool
+}
+
+func scanLayout(data []byte) []departure {
 	text := strings.ReplaceAll(strings.ReplaceAll(string(data), "\r\n", "\n"), "\r", "\n")
 	var (
-		problems []string
+		out      []departure
 		inBlock  bool
 		blocks   int  // blocks ended so far
 		blank    bool // a blank line since the last END
@@ -89,9 +120,9 @@ func layoutProblems(data []byte) []string {
 			}
 		case strings.HasPrefix(trimmed, "-----BEGIN"):
 			if textLine > 0 {
-				problems = append(problems, textOutside(blocks, textLine))
+				out = append(out, departure{line: textLine, after: blocks, text: true})
 			} else if blocks > 0 && !blank {
-				problems = append(problems, fmt.Sprintf("line %d: PEM blocks %d and %d are not separated by a blank line", n, blocks, blocks+1))
+				out = append(out, departure{line: n, after: blocks})
 			}
 			inBlock, textLine = true, 0
 		case trimmed == "":
@@ -101,9 +132,9 @@ func layoutProblems(data []byte) []string {
 		}
 	}
 	if textLine > 0 {
-		problems = append(problems, textOutside(blocks, textLine))
+		out = append(out, departure{line: textLine, after: blocks, text: true})
 	}
-	return problems
+	return out
 }
 
 // textOutside describes text found at line n after the first `after` blocks.

@@ -110,7 +110,7 @@ func encodingFindings(b *certificate.Bundle, o origin, what string) []finding {
 		msg := fmt.Sprintf("%s is %s%s: ", what, strings.Repeat("base64 of ", b.Base64Layers), inner)
 		if o == fromSecret {
 			msg += "the certificate was base64-encoded before the Secret's own encoding, so the manifest holds base64 of base64; " +
-				"nodes need PEM: encode the PEM once (base64 -w0), or use kubectl ca-trust add"
+				"nodes need PEM: encode the PEM once (base64 -w0), or run kubectl ca-trust add or sync, which rewrite it as PEM"
 		} else {
 			msg += "the node-pool file takes PEM text: decode it (base64 -d), or write it with kubectl ca-trust export"
 		}

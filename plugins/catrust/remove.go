@@ -27,7 +27,12 @@ var (
 
 		A selector that matches nothing is an error (exit 1) and nothing is written.
 		Keys that are not certificates, labels and annotations are kept, and so is
-		the secret itself when its last certificate goes.`)
+		the secret itself when its last certificate goes.
+
+		A key names a place, not a certificate: add reuses the lowest free caN.crt,
+		so between a list and a remove another writer may have put a different
+		certificate under the same key. Scripts should remove by --fingerprint,
+		which names the certificate itself.`)
 
 	removeExample = templates.Examples(`
 		# Remove the certificate stored under ca2.crt

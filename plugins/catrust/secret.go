@@ -94,6 +94,10 @@ type keyContent struct {
 	// err says why the value could not be read (fully); certs then holds
 	// what could.
 	err error
+	// misencoded says how a readable value departs from the PEM nodes
+	// install ("as base64 of PEM", "as DER", "with CRLF line endings"), ""
+	// when it does not.
+	misencoded string
 }
 
 // readKeys reads every certificate key of s (nil: none) in key order.
@@ -111,10 +115,42 @@ func readKeys(s *corev1.Secret) []keyContent {
 			}
 		} else {
 			kc.certs = b.Certificates
+			kc.misencoded = misencoding(b)
 		}
 		out = append(out, kc)
 	}
 	return out
+}
+
+// misencoding says how b's encoding departs from the LF PEM nodes install,
+// "" when it does not.
+func misencoding(b *certificate.Bundle) string {
+	var what []string
+	if b.Base64Layers > 0 {
+		what = append(what, "as "+strings.Repeat("base64 of ", b.Base64Layers)+strings.ToUpper(strings.TrimPrefix(string(b.Format), "base64-")))
+	} else if b.Format == certificate.FormatDER {
+		what = append(what, "as DER")
+	}
+	if b.CRLF {
+		what = append(what, "with CRLF line endings")
+	}
+	return strings.Join(what, " and ")
+}
+
+// reencode rewrites kc's value as LF PEM when nodes could not install it as
+// stored, recording its certificates as reencoded; else it records them as
+// kept, with keptReason's reason.
+func reencode(desired *corev1.Secret, kc keyContent, change *api.CATrustChange, keptReason func(*x509.Certificate) string) {
+	if kc.err == nil && kc.misencoded != "" {
+		desired.Data[kc.key] = encodePEMs(kc.certs)
+		for _, c := range kc.certs {
+			change.Reencoded = append(change.Reencoded, changeItem(kc.key, c, "stored "+kc.misencoded+"; rewritten as PEM"))
+		}
+		return
+	}
+	for _, c := range kc.certs {
+		change.Kept = append(change.Kept, changeItem(kc.key, c, keptReason(c)))
+	}
 }
 
 // countCerts counts the certificates of contents.

@@ -187,9 +187,7 @@ func (o *SyncOptions) reconcile(contents []keyContent, desired *corev1.Secret, w
 			}
 		}
 		if len(keep) == len(kc.certs) {
-			for _, c := range keep {
-				change.Kept = append(change.Kept, changeItem(kc.key, c, o.keptReason(c, wanted)))
-			}
+			reencode(desired, kc, change, func(c *x509.Certificate) string { return o.keptReason(c, wanted) })
 			continue
 		}
 		rewriteKey(desired, kc.key, keep, change)
@@ -208,7 +206,7 @@ func (o *SyncOptions) keptReason(c *x509.Certificate, wanted map[string]bool) st
 // countChanged counts the certificates the secret holds after change: those
 // kept and those added.
 func countChanged(change *api.CATrustChange) int {
-	n := len(change.Added)
+	n := len(change.Added) + len(change.Reencoded)
 	for _, k := range change.Kept {
 		if k.SHA256Fingerprint != "" {
 			n++

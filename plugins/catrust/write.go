@@ -126,10 +126,10 @@ func (w *writeOptions) report(res *writeResult, notes []string) error {
 		}
 		sec, left := printableSecret(res.Secret)
 		if len(left) == 1 {
-			fmt.Fprintf(w.ErrOut, "warning: %s: key %s is not a certificate and is left out of the printed Secret (it is kept in the cluster)\n",
+			fmt.Fprintf(w.ErrOut, "warning: %s: key %s is not a certificate and is left out of the printed Secret; the cluster keeps it, but applying or replacing the Secret with this manifest may delete it\n",
 				&w.secretOptions, left[0])
 		} else if len(left) > 1 {
-			fmt.Fprintf(w.ErrOut, "warning: %s: keys %s are not certificates and are left out of the printed Secret (they are kept in the cluster)\n",
+			fmt.Fprintf(w.ErrOut, "warning: %s: keys %s are not certificates and are left out of the printed Secret; the cluster keeps them, but applying or replacing the Secret with this manifest may delete them\n",
 				&w.secretOptions, strings.Join(left, ", "))
 		}
 		return w.printer.PrintObj(sec, w.Out)
@@ -179,6 +179,9 @@ func sameChange(a, b *api.CATrustChange) bool {
 		for _, it := range c.Removed {
 			parts = append(parts, "-"+it.Key+"="+it.SHA256Fingerprint)
 		}
+		for _, it := range c.Reencoded {
+			parts = append(parts, "~"+it.Key+"="+it.SHA256Fingerprint)
+		}
 		sort.Strings(parts)
 		return strings.Join(parts, ",")
 	}
@@ -222,11 +225,18 @@ func printableSecret(s *corev1.Secret) (*corev1.Secret, []string) {
 }
 
 // onlyCertificates reports whether v holds certificates and nothing else
-// that could be secret.
+// that could be secret: no key, no block of another type, and (in PEM, also
+// under base64) no text outside the blocks.
 func onlyCertificates(v []byte) bool {
 	if containsPrivateKey(v) {
 		return false
 	}
 	b, err := certificate.Parse(v)
-	return err == nil && len(b.Skipped) == 0
+	if err != nil || len(b.Skipped) > 0 {
+		return false
+	}
+	for range b.Base64Layers {
+		v, _ = decodeBase64(v)
+	}
+	return b.Format == certificate.FormatDER || b.Format == certificate.FormatBase64DER || !hasTextOutsideBlocks(v)
 }

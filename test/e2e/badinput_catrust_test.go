@@ -504,7 +504,7 @@ func TestBadInputCATrustValidate(t *testing.T) {
 		{name: "-o jsonpath unterminated", args: f.args("validate", "--file", f.ab, "-o", "jsonpath={.problems[0"), code: 1,
 			err: `--output "jsonpath={.problems[0": error parsing jsonpath`},
 		{name: "-o jsonpath-file missing", args: f.args("validate", "--file", f.ab, "-o", "jsonpath-file="+f.missing), code: 1,
-			err: f.missing + ": no such file or directory"},
+			err: `--output "jsonpath-file=` + f.missing + `": cannot read the template file: no such file or directory`},
 		{name: "--request-timeout abc", args: f.args("validate", "--request-timeout", "abc"), code: 1, err: `--request-timeout "abc"`},
 	}
 	runBadInputs(t, f.table(rows))

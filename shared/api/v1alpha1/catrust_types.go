@@ -135,13 +135,20 @@ type CATrustChange struct {
 	// Skipped are inputs not added: duplicates of a certificate already in
 	// the secret or given twice (omitted when empty).
 	Skipped []CATrustChangeItem `json:"skipped,omitempty"`
+	// Reencoded are certificates kept under their key whose value was
+	// stored in a form nodes cannot install (base64 of PEM, DER, CRLF line
+	// endings) and is rewritten as PEM: add and sync repair them. The
+	// certificates are the same (omitted when empty).
+	Reencoded []CATrustChangeItem `json:"reencoded,omitempty"`
 }
 
 // Changed reports whether the change writes anything.
-func (c *CATrustChange) Changed() bool { return len(c.Added) > 0 || len(c.Removed) > 0 }
+func (c *CATrustChange) Changed() bool {
+	return len(c.Added) > 0 || len(c.Removed) > 0 || len(c.Reencoded) > 0
+}
 
-// Table shows one row per certificate: ACTION (added, removed, kept,
-// skipped), KEY, SUBJECT, EXPIRES, SHA256; -o wide adds REASON and the full
+// Table shows one row per certificate: ACTION (added, removed, reencoded,
+// kept, skipped), KEY, SUBJECT, EXPIRES, SHA256; -o wide adds REASON and the full
 // FINGERPRINT.
 func (c *CATrustChange) Table() *metav1.Table {
 	t := &metav1.Table{ColumnDefinitions: []metav1.TableColumnDefinition{
@@ -156,7 +163,7 @@ func (c *CATrustChange) Table() *metav1.Table {
 	for _, group := range []struct {
 		action string
 		items  []CATrustChangeItem
-	}{{"added", c.Added}, {"removed", c.Removed}, {"kept", c.Kept}, {"skipped", c.Skipped}} {
+	}{{"added", c.Added}, {"removed", c.Removed}, {"reencoded", c.Reencoded}, {"kept", c.Kept}, {"skipped", c.Skipped}} {
 		for _, it := range group.items {
 			t.Rows = append(t.Rows, metav1.TableRow{Cells: []interface{}{
 				group.action, it.Key, orNone(it.Subject), catrustExpires(it.NotAfter),

@@ -42,6 +42,13 @@ func (in *CATrustChange) DeepCopyInto(out *CATrustChange) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.Reencoded != nil {
+		in, out := &in.Reencoded, &out.Reencoded
+		*out = make([]CATrustChangeItem, len(*in))
+		for i := range *in {
+			(*in)[i].DeepCopyInto(&(*out)[i])
+		}
+	}
 	return
 }
 
