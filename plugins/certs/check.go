@@ -147,6 +147,9 @@ type CheckOptions struct {
 	// endpointRoots are the CAs of --certificate-authority, which endpoints
 	// are verified against instead of the system roots.
 	endpointRoots *x509.CertPool
+	// noKubelet: the kubelet's directory of the node of --pki-dir is not
+	// known, and the host's is not that node's.
+	noKubelet bool
 }
 
 // NewCheckOptions returns the defaults.
@@ -199,7 +202,7 @@ func newCmdCheck(f cmdutil.Factory, o *CheckOptions) *cobra.Command {
 	fl.StringArrayVar(&o.Files, "file", nil, "A certificate file or glob to check (PEM bundle, DER, base64, or a kubeconfig); repeatable.")
 	fl.StringVar(&o.PKIDir, "pki-dir", o.PKIDir, "A kubeadm PKI directory to check.")
 	fl.StringVar(&o.KubeconfigDir, "kubeconfig-dir", o.KubeconfigDir, "The directory of kubeadm's kubeconfig files (admin.conf, …), checked with the PKI directory; default: the parent of --pki-dir.")
-	fl.StringVar(&o.KubeletPKIDir, "kubelet-pki-dir", o.KubeletPKIDir, "The kubelet's certificate directory, checked with the PKI directory when present.")
+	fl.StringVar(&o.KubeletPKIDir, "kubelet-pki-dir", o.KubeletPKIDir, "The kubelet's certificate directory, checked with the PKI directory when present. Unless given, a --pki-dir ROOT/etc/kubernetes/pki brings ROOT/var/lib/kubelet/pki, and a --pki-dir laid out otherwise (a copy of pki/ alone) none: never the host's kubelet with another node's PKI.")
 	fl.StringVar(&o.K3sDir, "k3s-dir", o.K3sDir, "A k3s data directory to check.")
 	fl.BoolVar(&o.AllContexts, "all-contexts", false, "Check every context of the kubeconfig, each certificate reported once.")
 	o.Thresholds.AddFlags(fl)
@@ -252,11 +255,6 @@ func (o *CheckOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 		if fl.Changed("pki-dir") || fl.Changed("kubeconfig-dir") || fl.Changed("kubelet-pki-dir") {
 			o.selected[SourcePKIDir] = true
 		}
-		// A PKI directory elsewhere (a copy, a backup, a chroot) comes with
-		// its kubeconfigs beside it, as /etc/kubernetes/pki does.
-		if fl.Changed("pki-dir") && !fl.Changed("kubeconfig-dir") {
-			o.KubeconfigDir = filepath.Dir(filepath.Clean(o.PKIDir))
-		}
 		if fl.Changed("k3s-dir") {
 			o.selected[SourceK3sDir] = true
 		}
@@ -268,6 +266,7 @@ func (o *CheckOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 			o.selected[SourceAPIServer] = true
 		}
 	}
+	o.besidePKIDir(cmd)
 	if o.AllContexts {
 		o.selected[SourceKubeconfig] = true
 		o.selected[SourceAPIServer] = true
@@ -293,6 +292,45 @@ func (o *CheckOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 		o.scope, o.scopeErr = o.newScope(f)
 	}
 	return nil
+}
+
+// besidePKIDir sets the directories read with a --pki-dir given elsewhere
+// (a copy, a backup, a chroot), whatever --source says: its kubeconfigs are
+// beside it, as /etc/kubernetes is beside /etc/kubernetes/pki, and the
+// kubelet's certificates are those of the same node, never the host's
+// unless --pki-dir is the host's.
+func (o *CheckOptions) besidePKIDir(cmd *cobra.Command) {
+	fl := cmd.Flags()
+	if !fl.Changed("pki-dir") {
+		return
+	}
+	if !fl.Changed("kubeconfig-dir") {
+		o.KubeconfigDir = filepath.Dir(filepath.Clean(o.PKIDir))
+	}
+	if !fl.Changed("kubelet-pki-dir") {
+		dir, ok := kubeletDirBeside(o.PKIDir)
+		o.KubeletPKIDir, o.noKubelet = dir, !ok
+	}
+}
+
+// kubeletDirBeside is the kubelet's certificate directory of the node whose
+// PKI directory is pki: ROOT/var/lib/kubelet/pki when pki is
+// ROOT/etc/kubernetes/pki (the host's for /etc/kubernetes/pki, a mounted
+// node's for /mnt/node/etc/kubernetes/pki); ok is false for a PKI directory
+// laid out otherwise (/backup/pki), whose node's kubelet is not known.
+func kubeletDirBeside(pki string) (dir string, ok bool) {
+	clean := filepath.Clean(pki)
+	tail := filepath.Join("etc", "kubernetes", "pki")
+	var root string
+	switch {
+	case clean == tail:
+		root = "."
+	case strings.HasSuffix(clean, string(filepath.Separator)+tail):
+		root = strings.TrimSuffix(clean, tail)
+	default:
+		return "", false
+	}
+	return filepath.Join(root, "var", "lib", "kubelet", "pki"), true
 }
 
 // newScope makes the clients of the in-cluster sources: protobuf for the
@@ -516,7 +554,7 @@ func (o *CheckOptions) sources() []source.Source {
 		out = append(out, &source.Files{Patterns: o.Files})
 	}
 	if o.selected[SourcePKIDir] {
-		out = append(out, &source.PKIDir{Dir: o.PKIDir, KubeconfigDir: o.KubeconfigDir, KubeletPKIDir: o.KubeletPKIDir})
+		out = append(out, &source.PKIDir{Dir: o.PKIDir, KubeconfigDir: o.KubeconfigDir, KubeletPKIDir: o.KubeletPKIDir, NoKubelet: o.noKubelet})
 	}
 	if o.selected[SourceK3sDir] {
 		out = append(out, &source.K3sDir{Dir: o.K3sDir})

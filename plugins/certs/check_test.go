@@ -13,6 +13,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	cmdtesting "k8s.io/kubectl/pkg/cmd/testing"
 
+	"github.com/kubecerts/kubecerts/plugins/certs/source"
 	"github.com/kubecerts/kubecerts/shared/exitcode"
 	"github.com/kubecerts/kubecerts/shared/golden"
 )
@@ -187,16 +188,28 @@ PsTMFVEiGEiV3dN0BdvYSMeqfBoRtPJRAuyvFgQYqm+WDwZDTRMGXBWF
 -----END PRIVATE KEY-----
 `
 
+// TestPKIDirBringsItsKubeconfigDir: a --pki-dir comes with the kubeconfig
+// directory beside it and its node's kubelet directory, or none, never the
+// host's for a copy elsewhere; with --source too.
 func TestPKIDirBringsItsKubeconfigDir(t *testing.T) {
 	tf := cmdtesting.NewTestFactory()
 	defer tf.Cleanup()
+	const none = "(none)"
 	for _, tt := range []struct {
-		args []string
-		want string
+		args                        []string
+		wantKubeconfig, wantKubelet string
 	}{
-		{[]string{"--pki-dir", "/srv/node1/etc/kubernetes/pki/"}, "/srv/node1/etc/kubernetes"},
-		{[]string{"--pki-dir", "/srv/node1/pki", "--kubeconfig-dir", "/srv/confs"}, "/srv/confs"},
-		{[]string{"--kubelet-pki-dir", "/x"}, "/etc/kubernetes"},
+		{[]string{"--pki-dir", "/srv/node1/etc/kubernetes/pki/"}, "/srv/node1/etc/kubernetes", "/srv/node1/var/lib/kubelet/pki"},
+		{[]string{"--pki-dir", "/srv/node1/pki", "--kubeconfig-dir", "/srv/confs"}, "/srv/confs", none},
+		{[]string{"--kubelet-pki-dir", "/x"}, "/etc/kubernetes", "/x"},
+		{[]string{"--source", "pki-dir"}, "/etc/kubernetes", "/var/lib/kubelet/pki"},
+		{[]string{"--pki-dir", "/etc/kubernetes/pki"}, "/etc/kubernetes", "/var/lib/kubelet/pki"},
+		{[]string{"--pki-dir", "etc/kubernetes/pki"}, "etc/kubernetes", "var/lib/kubelet/pki"},
+		// --source no longer drops the defaults that come with --pki-dir.
+		{[]string{"--source", "endpoint,pki-dir", "--endpoint", "x:443", "--pki-dir", "./pki"}, ".", none},
+		{[]string{"--source", "pki-dir", "--pki-dir", "/backup/pki"}, "/backup", none},
+		{[]string{"--pki-dir", "/backup/pki", "--kubelet-pki-dir", "/backup/kubelet"}, "/backup", "/backup/kubelet"},
+		{[]string{"--pki-dir", "/backup/kubernetes/pki"}, "/backup/kubernetes", none},
 	} {
 		o := NewCheckOptions(genericiooptions.NewTestIOStreamsDiscard())
 		cmd := newCmdCheck(tf, o)
@@ -206,8 +219,21 @@ func TestPKIDirBringsItsKubeconfigDir(t *testing.T) {
 		if err := o.Complete(tf, cmd); err != nil {
 			t.Fatal(err)
 		}
-		if o.KubeconfigDir != tt.want || !o.selected[SourcePKIDir] {
-			t.Errorf("%v: kubeconfig dir %q (pki-dir selected %v), want %q", tt.args, o.KubeconfigDir, o.selected[SourcePKIDir], tt.want)
+		if o.KubeconfigDir != tt.wantKubeconfig || !o.selected[SourcePKIDir] {
+			t.Errorf("%v: kubeconfig dir %q (pki-dir selected %v), want %q", tt.args, o.KubeconfigDir, o.selected[SourcePKIDir], tt.wantKubeconfig)
+		}
+		var src *source.PKIDir
+		for _, s := range o.sources() {
+			if p, ok := s.(*source.PKIDir); ok {
+				src = p
+			}
+		}
+		kubelet := none
+		if src != nil && !src.NoKubelet {
+			kubelet = src.KubeletPKIDir
+		}
+		if src == nil || kubelet != tt.wantKubelet || src.KubeconfigDir != tt.wantKubeconfig {
+			t.Errorf("%v: pki-dir source %+v; want kubeconfig dir %q, kubelet dir %s", tt.args, src, tt.wantKubeconfig, tt.wantKubelet)
 		}
 	}
 }

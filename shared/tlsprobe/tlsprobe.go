@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -97,15 +98,28 @@ func (p *Probe) Run(ctx context.Context) (*Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	handshakeDone := make(chan struct{})
+	proxy := p.Proxy
+	if proxy == nil {
+		proxy = http.ProxyFromEnvironment
+	}
+	// Through an http(s) proxy, net/http makes the handshake with an https
+	// proxy with TLSClientConfig too, and a tls-server-name makes it send
+	// the target's name there, so neither the config nor the
+	// ConnectionState tells the two handshakes apart. Their order does: the
+	// target's handshake comes after the proxy has answered CONNECT.
+	var viaConnect, tunnelUp atomic.Bool
 	tlsConfig := &tls.Config{
-		ServerName:         serverName,
+		// Empty unless tls-server-name is set: net/http then sends the
+		// proxy's host to the proxy and the URL's host to the server.
+		ServerName:         p.ServerName,
 		InsecureSkipVerify: true, // verified below, against the kubeconfig's roots
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			// An https proxy's own handshake is not the server's. No SNI is
-			// sent for an IP address, so an empty name stands for it.
-			if cs.ServerName != serverName && (cs.ServerName != "" || net.ParseIP(serverName) == nil) {
-				return nil
+			if viaConnect.Load() && !tunnelUp.Load() {
+				return nil // the https proxy's own handshake
 			}
+			// cs.ServerName is not compared with serverName: crypto/tls
+			// drops a trailing dot ("host.example.com.") and sends no name
+			// for an IP address.
 			once.Do(func() {
 				c := cs
 				state = &c
@@ -114,12 +128,20 @@ func (p *Probe) Run(ctx context.Context) (*Result, error) {
 			return nil
 		},
 	}
-	proxy := p.Proxy
-	if proxy == nil {
-		proxy = http.ProxyFromEnvironment
-	}
 	transport := &http.Transport{
-		Proxy:               proxy,
+		Proxy: func(r *http.Request) (*url.URL, error) {
+			u, err := proxy(r)
+			if u != nil && (u.Scheme == "http" || u.Scheme == "https") {
+				viaConnect.Store(true) // an https URL goes through CONNECT
+			}
+			return u, err
+		},
+		OnProxyConnectResponse: func(_ context.Context, _ *url.URL, _ *http.Request, resp *http.Response) error {
+			if resp.StatusCode == http.StatusOK {
+				tunnelUp.Store(true)
+			}
+			return nil
+		},
 		TLSClientConfig:     tlsConfig,
 		TLSHandshakeTimeout: timeout,
 		DisableKeepAlives:   true,

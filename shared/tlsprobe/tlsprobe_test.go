@@ -2,11 +2,15 @@ package tlsprobe
 
 import (
 	"context"
+	"crypto/x509"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -90,4 +94,121 @@ func TestNormalizeEndpoint(t *testing.T) {
 			t.Errorf("NormalizeEndpoint(%q) accepted", bad)
 		}
 	}
+}
+
+// connectProxy is an HTTP CONNECT proxy, served over TLS (with httptest's
+// own certificate) when overTLS, that tunnels every CONNECT to target
+// whatever host it names, as a proxy that resolves names the client cannot.
+func connectProxy(t *testing.T, overTLS bool, target string) (srv *httptest.Server, connects *atomic.Int32) {
+	t.Helper()
+	connects = new(atomic.Int32)
+	srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodConnect {
+			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
+			return
+		}
+		connects.Add(1)
+		up, err := net.Dial("tcp", target)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+		down, buf, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			up.Close()
+			return
+		}
+		go func() {
+			defer up.Close()
+			defer down.Close()
+			go io.Copy(up, buf)
+			io.Copy(down, up)
+		}()
+	}))
+	if overTLS {
+		srv.StartTLS()
+	} else {
+		srv.Start()
+	}
+	t.Cleanup(srv.Close)
+	return srv, connects
+}
+
+// TestProbeThroughProxyReportsTheServersChain: through an https proxy,
+// net/http makes two handshakes with the probe's TLS config; the chain
+// reported is the server's, never the proxy's, with or without a
+// tls-server-name.
+func TestProbeThroughProxyReportsTheServersChain(t *testing.T) {
+	ca := certtest.CA(t, "ca")
+	leaf := certtest.New(t, certtest.Template{CommonName: "api", DNSNames: []string{"api.internal"}}, ca)
+	target := certtest.TLSServer(t, leaf, ca)
+	targetAddr := strings.TrimPrefix(target.URL, "https://")
+	for _, kind := range []string{"https", "http"} {
+		for _, serverName := range []string{"api.internal", ""} {
+			t.Run(fmt.Sprintf("%s proxy, tls-server-name %q", kind, serverName), func(t *testing.T) {
+				proxy, connects := connectProxy(t, kind == "https", targetAddr)
+				proxyURL, _ := url.Parse(proxy.URL)
+				res, err := (&Probe{URL: "https://api.internal:443", ServerName: serverName, Roots: certtest.Pool(ca),
+					Proxy: http.ProxyURL(proxyURL), Timeout: 5 * time.Second}).Run(context.Background())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(res.Chain) != 2 || !res.Chain[0].Equal(leaf.Cert) || !res.Chain[1].Equal(ca.Cert) {
+					t.Fatalf("chain = %v, want the server's (CN=api, CN=ca), not the proxy's", subjects(res.Chain))
+				}
+				if connects.Load() != 1 {
+					t.Fatalf("%d CONNECTs, want 1: the probe did not go through the proxy", connects.Load())
+				}
+				if !res.Verified {
+					t.Errorf("verified = false: %v", res.VerifyError)
+				}
+			})
+		}
+	}
+}
+
+// TestProbeTrailingDot: a fully qualified name ("host.example.com.") is sent
+// without its dot as SNI; the probe still reports the chain and verifies it
+// for the name.
+func TestProbeTrailingDot(t *testing.T) {
+	ca := certtest.CA(t, "ca")
+	leaf := certtest.New(t, certtest.Template{CommonName: "api", DNSNames: []string{"api.internal"}}, ca)
+	target := certtest.TLSServer(t, leaf, ca)
+	targetAddr := strings.TrimPrefix(target.URL, "https://")
+	_, port, _ := net.SplitHostPort(targetAddr)
+	proxy, _ := connectProxy(t, false, targetAddr)
+	proxyURL, _ := url.Parse(proxy.URL)
+	tests := []struct {
+		name  string
+		probe Probe
+	}{
+		{"tls-server-name with a trailing dot", Probe{URL: target.URL, ServerName: "api.internal."}},
+		// api.internal. resolves nowhere: the proxy takes it to the server.
+		{"endpoint with a trailing dot", Probe{URL: "api.internal.:" + port, Proxy: http.ProxyURL(proxyURL)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := tt.probe
+			p.Roots, p.Timeout = certtest.Pool(ca), 5*time.Second
+			res, err := p.Run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res.Chain) == 0 || !res.Chain[0].Equal(leaf.Cert) {
+				t.Fatalf("chain = %v, want the server's", subjects(res.Chain))
+			}
+			if !res.Verified || res.ServerName != "api.internal." {
+				t.Errorf("verified %v (%v), server name %q", res.Verified, res.VerifyError, res.ServerName)
+			}
+		})
+	}
+}
+
+func subjects(chain []*x509.Certificate) []string {
+	var out []string
+	for _, c := range chain {
+		out = append(out, c.Subject.String())
+	}
+	return out
 }

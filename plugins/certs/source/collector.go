@@ -2,6 +2,7 @@ package source
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -26,6 +27,10 @@ type Collector struct {
 	mu      sync.Mutex
 	certs   []api.Certificate
 	byPrint map[string]int
+	// issuers holds who issued each certificate, by fingerprint: what the
+	// report's fields do not carry, to tell whether a served certificate and
+	// apiserver.crt come from the same CA.
+	issuers map[string]issuer
 	errors  []api.ReportError
 	skipped []api.Skipped
 	notes   []string
@@ -35,7 +40,7 @@ type Collector struct {
 // certificate found in several places is reported once, the other places
 // in its alsoAt.
 func NewCollector(now time.Time, t expiry.Thresholds, dedup bool) *Collector {
-	return &Collector{now: now, thresholds: t, dedup: dedup, byPrint: map[string]int{}}
+	return &Collector{now: now, thresholds: t, dedup: dedup, byPrint: map[string]int{}, issuers: map[string]issuer{}}
 }
 
 // Found implements Sink.
@@ -55,6 +60,9 @@ func (c *Collector) Found(source string, f Found) {
 	d.SignerName, d.Requestor = f.SignerName, f.Requestor
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if f.Cert != nil {
+		c.issuers[d.SHA256Fingerprint] = issuerOf(f.Cert)
+	}
 	if c.dedup && d.SHA256Fingerprint != "" {
 		if i, ok := c.byPrint[d.SHA256Fingerprint]; ok {
 			prev := &c.certs[i]
@@ -167,7 +175,7 @@ func (c *Collector) Report() *api.CertificateReport {
 	sort.SliceStable(r.Skipped, func(i, j int) bool {
 		return r.Skipped[i].Source+"\x00"+r.Skipped[i].Location < r.Skipped[j].Source+"\x00"+r.Skipped[j].Location
 	})
-	r.Notes = append(r.Notes, servedDiffersFromDisk(r.Certificates)...)
+	r.Notes = append(r.Notes, servedDiffersFromDisk(r.Certificates, c.issuers)...)
 	for i := range r.Certificates {
 		r.Summary.Add(r.Certificates[i].Status)
 	}
@@ -194,14 +202,31 @@ func SortCertificates(certs []api.Certificate, by string) {
 	})
 }
 
+// issuer identifies the CA that issued a certificate: its subject and key.
+type issuer struct{ name, keyID string }
+
+func issuerOf(c *x509.Certificate) issuer {
+	return issuer{string(c.RawIssuer), string(c.AuthorityKeyId)}
+}
+
 // servedDiffersFromDisk notes a kube-apiserver that serves a certificate
-// other than the apiserver.crt of a PKI directory checked in the same run
-// for the same names: the file was renewed and kube-apiserver not restarted.
-func servedDiffersFromDisk(certs []api.Certificate) []string {
+// other than the apiserver.crt of a PKI directory checked in the same run:
+// one the apiserver or endpoint source was served, with the file's subject
+// and a name of the file's, issued by the file's CA (same issuer and
+// authority key ID), so that another cluster's API server, a custom serving
+// certificate or a kubelet on the same node is not taken for it. Only a
+// served certificate older than the file (by notBefore) means the file was
+// renewed and kube-apiserver not restarted; a newer one (another
+// control-plane node answered, say) is only said to differ.
+func servedDiffersFromDisk(certs []api.Certificate, issuers map[string]issuer) []string {
 	var notes []string
 	for i := range certs {
 		disk := &certs[i]
 		if disk.Source != "pki-dir" || disk.Name != "apiserver" {
+			continue
+		}
+		diskIssuer, ok := issuers[disk.SHA256Fingerprint]
+		if !ok {
 			continue
 		}
 		for j := range certs {
@@ -209,21 +234,28 @@ func servedDiffersFromDisk(certs []api.Certificate) []string {
 			if served.Chain == nil || served.Chain.Position != 0 || served.SHA256Fingerprint == disk.SHA256Fingerprint {
 				continue
 			}
-			if !sharesName(served, disk) {
+			if served.Source != "apiserver" && served.Source != "endpoint" {
 				continue
 			}
-			what := "differs from"
-			if served.NotAfter.Before(&disk.NotAfter) {
-				what = "is older than"
+			if got, ok := issuers[served.SHA256Fingerprint]; !ok || got != diskIssuer || served.Subject != disk.Subject || !sharesName(served, disk) {
+				continue
 			}
-			notes = append(notes, fmt.Sprintf(
-				"%s serves a certificate (sha256 %s…, expires %s) that %s %s (sha256 %s…, expires %s): the file was renewed but kube-apiserver still serves the old one; restart kube-apiserver (move its manifest out of /etc/kubernetes/manifests and back)",
-				served.Chain.Endpoint, served.SHA256Fingerprint[:12], served.NotAfter.UTC().Format(time.RFC3339),
-				what, disk.Location, disk.SHA256Fingerprint[:12], disk.NotAfter.UTC().Format(time.RFC3339)))
+			what := fmt.Sprintf("%s serves a certificate (sha256 %s…, notBefore %s, expires %s) that differs from %s (sha256 %s…, notBefore %s, expires %s), both issued by the same CA",
+				served.Chain.Endpoint, served.SHA256Fingerprint[:12], rfc3339(served.NotBefore), rfc3339(served.NotAfter),
+				disk.Location, disk.SHA256Fingerprint[:12], rfc3339(disk.NotBefore), rfc3339(disk.NotAfter))
+			if served.NotBefore.Before(&disk.NotBefore) {
+				notes = append(notes, what+": the served one is older, so the file was renewed but kube-apiserver still serves the old one; "+
+					"restart kube-apiserver (move its manifest out of /etc/kubernetes/manifests and back)")
+			} else {
+				notes = append(notes, what+": the served one is not older, so this is not a kube-apiserver left unrestarted after a renewal; "+
+					"another control-plane node may have answered, or this kube-apiserver reads another file")
+			}
 		}
 	}
 	return notes
 }
+
+func rfc3339(t metav1.Time) string { return t.UTC().Format(time.RFC3339) }
 
 func sharesName(a, b *api.Certificate) bool {
 	names := map[string]bool{}

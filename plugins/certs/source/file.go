@@ -3,11 +3,14 @@ package source
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/fserr"
@@ -89,6 +92,12 @@ func ReadCertificateFile(source, path string, sink Sink) {
 		return
 	}
 	b, err := certificate.ReadFile(path)
+	if err != nil && errors.Is(err, certificate.ErrNoCertificate) && (b == nil || len(b.Certificates) == 0) && parsesAsKubeconfig(path) {
+		// The quick look at the head missed it: a JSON kubeconfig, or one
+		// whose embedded CAs push contexts: and kind: past the head.
+		readKubeconfigFile(source, path, sink)
+		return
+	}
 	if err != nil {
 		sink.Error(source, path, err)
 		if b == nil {
@@ -105,7 +114,8 @@ func ReadCertificateFile(source, path string, sink Sink) {
 }
 
 // looksLikeKubeconfig peeks at the start of a file for a kubeconfig's
-// top-level keys.
+// top-level keys, so that a broken kubeconfig is reported as one; the keys
+// may come later (parsesAsKubeconfig catches those that load).
 func looksLikeKubeconfig(path string) bool {
 	f, err := os.Open(path)
 	if err != nil {
@@ -120,6 +130,23 @@ func looksLikeKubeconfig(path string) bool {
 	}
 	return bytes.Contains(head, []byte("kind: Config")) ||
 		(bytes.Contains(head, []byte("clusters:")) && bytes.Contains(head, []byte("contexts:")))
+}
+
+// parsesAsKubeconfig reports whether a file that holds no certificate is a
+// kubeconfig after all, in YAML or JSON: clientcmd loads it and it defines
+// a cluster, a user or a context (clientcmd accepts any YAML mapping as an
+// empty kubeconfig, which is not one).
+func parsesAsKubeconfig(path string) bool {
+	st, err := os.Stat(path)
+	if err != nil || st.Size() > certificate.MaxFileSize {
+		return false
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	cfg, err := clientcmd.Load(data)
+	return err == nil && len(cfg.Clusters)+len(cfg.AuthInfos)+len(cfg.Contexts) > 0
 }
 
 func readKubeconfigFile(source, path string, sink Sink) {

@@ -46,6 +46,9 @@ type PKIDir struct {
 	// KubeletPKIDir holds the kubelet's certificates; default
 	// /var/lib/kubelet/pki.
 	KubeletPKIDir string
+	// NoKubelet leaves the kubelet's certificates out: Dir is a copy whose
+	// node's kubelet directory is not known, and the host's is not it.
+	NoKubelet bool
 }
 
 // pkiDirSource is the PKIDir source's name.
@@ -133,7 +136,9 @@ func (p *PKIDir) Collect(ctx context.Context, sink Sink) {
 		return
 	}
 	referenced := s.readKubeconfigs()
-	s.readKubelet(referenced)
+	if !p.NoKubelet {
+		s.readKubelet(referenced)
+	}
 	for _, note := range s.kubeadmRefusals() {
 		sink.Note(note)
 	}
@@ -214,9 +219,28 @@ func (s *pkiScan) otherPaths(ctx context.Context) ([]string, error) {
 	for _, l := range kubeadmLeaves {
 		known[s.crtPath(l.base)] = true
 	}
-	var paths []string
-	err := filepath.WalkDir(s.dir, func(path string, d fs.DirEntry, err error) error {
+	// WalkDir does not descend into a root that is a symbolic link to a
+	// directory (a --pki-dir pointing at a mounted copy): walk the directory
+	// it resolves to, and name what is found under the path the user gave.
+	root, err := filepath.EvalSymlinks(s.dir)
+	if err != nil {
+		return nil, err
+	}
+	given := func(path string) string {
+		rel, err := filepath.Rel(root, path)
 		if err != nil {
+			return path
+		}
+		return filepath.Join(s.dir, rel)
+	}
+	var paths []string
+	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		path = given(path)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = &fs.PathError{Op: pe.Op, Path: given(pe.Path), Err: pe.Err}
+			}
 			s.sink.Error(s.name(), path, err)
 			return nil
 		}

@@ -379,6 +379,69 @@ func TestPKIDirMissingDirectoryIsOneError(t *testing.T) {
 	}
 }
 
+// TestPKIDirThroughASymbolicLink: --pki-dir may be a symbolic link to the
+// directory (a copy mounted elsewhere); the other *.crt files under it are
+// found all the same, and every location is under the path given.
+func TestPKIDirThroughASymbolicLink(t *testing.T) {
+	fx := newPKIFixture(t)
+	pkiWrite(t, fx.pki, "webhooks/admission.crt", certtest.New(t, certtest.Template{CommonName: "admission"}, fx.cas["front-proxy-ca"]).PEM())
+	pkiWrite(t, fx.pki, "stray.crt", certtest.New(t, certtest.Template{CommonName: "stray"}, nil).PEM())
+	link := filepath.Join(t.TempDir(), "pki-link")
+	if err := os.Symlink(fx.pki, link); err != nil {
+		t.Fatal(err)
+	}
+	r := pkiRun(&PKIDir{Dir: link, KubeconfigDir: fx.kubeconfigs, KubeletPKIDir: fx.kubelet})
+	if len(r.Errors) != 0 {
+		t.Errorf("errors = %+v", r.Errors)
+	}
+	locations := map[string]string{}
+	for _, c := range r.Certificates {
+		locations[c.Subject] = c.Location
+	}
+	for subject, want := range map[string]string{
+		"CN=admission": filepath.Join(link, "webhooks/admission.crt"),
+		"CN=stray":     filepath.Join(link, "stray.crt"),
+		"CN=apiserver": filepath.Join(link, "apiserver.crt"),
+	} {
+		if locations[subject] != want {
+			t.Errorf("%s at %q, want %q", subject, locations[subject], want)
+		}
+	}
+	for _, c := range r.Certificates {
+		if strings.HasPrefix(c.Location, fx.pki) {
+			t.Errorf("%s located under the link's target: %s", c.Subject, c.Location)
+		}
+	}
+	want := kubeadmWant()
+	want["webhooks/admission"], want["stray"] = pkiEntry{"front-proxy-ca", false}, pkiEntry{"", false}
+	if got := pkiByName(t, r); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("named certificates = %v\nwant %v", got, want)
+	}
+}
+
+// TestPKIDirNoKubelet: with NoKubelet the kubelet's directory is not read,
+// not even reported missing; kubelet.conf, a kubeconfig of the directory,
+// still is.
+func TestPKIDirNoKubelet(t *testing.T) {
+	fx := newPKIFixture(t)
+	src := fx.source()
+	src.NoKubelet = true
+	r := pkiRun(src)
+	for _, c := range r.Certificates {
+		if strings.HasPrefix(c.Location, fx.kubelet) && c.Name != "kubelet.conf" {
+			t.Errorf("%s read from the kubelet's directory (%s)", c.Name, c.Location)
+		}
+	}
+	if len(r.Errors)+len(r.Skipped) != 0 {
+		t.Errorf("errors %+v, skipped %+v", r.Errors, r.Skipped)
+	}
+	want := kubeadmWant()
+	delete(want, "kubelet")
+	if got := pkiByName(t, r); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("named certificates = %v\nwant %v", got, want)
+	}
+}
+
 // TestPKIDirNeverReadsOrPrintsKeys replaces every *.key with a directory,
 // which reading would turn into an error, and embeds keys in certificate
 // files and kubeconfigs: no key material may appear in the report, and no

@@ -58,8 +58,30 @@ func (s *Secrets) secret(secret *corev1.Secret, sink Sink) {
 			continue
 		}
 		loc := fmt.Sprintf("secret/%s/%s/%s", secret.Namespace, secret.Name, key)
+		if isTLSKey && len(bytes.TrimSpace(value)) == 0 {
+			// Not broken, just empty, and nothing there expires: listed so
+			// that it is seen, without making every such cluster exit 1.
+			sink.Skipped(s.Name(), loc, emptyTLSKeyReason(key))
+			continue
+		}
 		reportBytes(s.Name(), loc, value, sink)
 	}
+}
+
+// Why an empty key of a kubernetes.io/tls Secret is skipped. cert-manager
+// writes an empty ca.crt when the issuer does not hand out its CA (ACME
+// issuers such as Let's Encrypt), and a Secret created ahead of issuance
+// has an empty tls.crt.
+const (
+	SkipEmptyCACrt  = "empty: the issuer provided no CA certificate (cert-manager leaves ca.crt empty for ACME issuers)"
+	SkipEmptyTLSCrt = "empty, no certificate issued yet"
+)
+
+func emptyTLSKeyReason(key string) string {
+	if key == corev1.ServiceAccountRootCAKey {
+		return SkipEmptyCACrt
+	}
+	return SkipEmptyTLSCrt
 }
 
 // holdsPEMCertificate is a cheap test for a value worth parsing; a value

@@ -152,7 +152,8 @@ current-context: ctx
 
 func TestCollectorDedupAndServedVsDisk(t *testing.T) {
 	ca := certtest.CA(t, "ca")
-	old := certtest.New(t, certtest.Template{CommonName: "kube-apiserver", DNSNames: []string{"kubernetes"}, NotAfter: time.Now().Add(48 * time.Hour)}, ca)
+	old := certtest.New(t, certtest.Template{CommonName: "kube-apiserver", DNSNames: []string{"kubernetes"},
+		NotBefore: time.Now().Add(-365 * 24 * time.Hour), NotAfter: time.Now().Add(48 * time.Hour)}, ca)
 	renewed := certtest.New(t, certtest.Template{CommonName: "kube-apiserver", DNSNames: []string{"kubernetes"}}, ca)
 
 	c := NewCollector(time.Now(), expiry.DefaultThresholds(), true)
@@ -177,6 +178,59 @@ func TestCollectorDedupAndServedVsDisk(t *testing.T) {
 	}
 	if r.Summary.Critical != 1 || r.Summary.OK != 2 {
 		t.Errorf("summary = %+v", r.Summary)
+	}
+}
+
+// TestServedDiffersFromDisk: the note on a served certificate that is not
+// apiserver.crt is made only for a kube-apiserver certificate the apiserver
+// or endpoint source was served, issued by the file's CA; it advises a
+// restart only when the served certificate is the older one.
+func TestServedDiffersFromDisk(t *testing.T) {
+	now := time.Now()
+	ca := certtest.CA(t, "kubernetes")
+	otherCluster := certtest.CA(t, "kubernetes") // same name, another key
+	apiserver := func(notBefore time.Time, by *certtest.Cert) *certtest.Cert {
+		return certtest.New(t, certtest.Template{CommonName: "kube-apiserver", DNSNames: []string{"kubernetes", "cp-1"}, IPs: []net.IP{net.ParseIP("10.0.0.1")},
+			NotBefore: notBefore, NotAfter: notBefore.Add(365 * 24 * time.Hour)}, by)
+	}
+	file := apiserver(now.Add(-24*time.Hour), ca)
+	older := apiserver(now.Add(-300*24*time.Hour), ca)
+	newer := apiserver(now.Add(-time.Hour), ca)
+	// The kubelet's serving certificate on the same node: same CA, a name
+	// in common.
+	kubelet := certtest.New(t, certtest.Template{CommonName: "system:node:cp-1", DNSNames: []string{"cp-1"}, IPs: []net.IP{net.ParseIP("10.0.0.1")},
+		NotBefore: now.Add(-300 * 24 * time.Hour)}, ca)
+	const restart = "still serves the old one; restart kube-apiserver"
+	const differs = "is not a kube-apiserver left unrestarted after a renewal; another control-plane node may have answered"
+	tests := []struct {
+		name   string
+		source string
+		served *certtest.Cert
+		want   string // "": no note
+	}{
+		{"served older than the file: restart", "apiserver", older, restart},
+		{"an endpoint serving the older one: restart", "endpoint", older, restart},
+		{"served newer than the file: only differs", "apiserver", newer, differs},
+		{"the file itself", "apiserver", file, ""},
+		{"another cluster's CA of the same name", "apiserver", apiserver(now.Add(-300*24*time.Hour), otherCluster), ""},
+		{"the kubelet on the same node", "endpoint", kubelet, ""},
+		{"a chain from another source", "other", older, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := NewCollector(now, expiry.DefaultThresholds(), false)
+			c.Found("pki-dir", Found{Cert: file.Cert, Location: "/etc/kubernetes/pki/apiserver.crt", Name: "apiserver"})
+			ReportProbe(tt.source, "", &tlsprobe.Result{Endpoint: "https://10.0.0.1:6443", Chain: []*x509.Certificate{tt.served.Cert, ca.Cert}, Verified: true}, c)
+			notes := c.Report().Notes
+			switch {
+			case tt.want == "" && len(notes) != 0:
+				t.Errorf("notes = %q, want none", notes)
+			case tt.want != "" && (len(notes) != 1 || !strings.Contains(notes[0], tt.want) || !strings.Contains(notes[0], "apiserver.crt")):
+				t.Errorf("notes = %q, want one containing %q", notes, tt.want)
+			case tt.want == differs && strings.Contains(notes[0], "restart kube-apiserver"):
+				t.Errorf("note %q advises a restart", notes[0])
+			}
+		})
 	}
 }
 
