@@ -52,11 +52,25 @@ func NewCmdCAStage(streams genericiooptions.IOStreams) *cobra.Command {
 			etcd/peer-ca, etcd/server-ca, .crt and .key, and service.key), for kubeadm
 			ca, front-proxy-ca and etcd/ca with sa.key and sa.pub.
 
-			With --cross-sign each new CA's file starts with a copy of the new CA
-			signed by the old one, followed by the new self-signed CA: what the new
-			CA signs verifies against the old root and the new one, so trust stays
-			continuous while clients still hold the old CA. Without it the rotation
-			is disruptive (kubectl rotate ca verify says so).`),
+			Each new CA file lists, in this order:
+
+			* the new CA: the certificate its key file pairs with, which kubeadm,
+			  kube-controller-manager, k3s and kubectl rotate renew sign with, valid
+			  for --validity; self-signed, or with --cross-sign signed by a new root
+
+			* with --cross-sign, that new self-signed root, then the same root signed
+			  by the old CA (the cross-signed copy); the key file holds the root's
+			  key after the new CA's
+
+			* the old CA(s): every certificate of the live file, so that what the
+			  old CA issued (kubelet and users' client certificates, etcd peers)
+			  still verifies against the new file until it is replaced
+
+			With --cross-sign what the new CA signs verifies against the old CA too,
+			through the cross-signed root, so trust stays continuous while clients
+			still hold only the old CA; an old CA that has expired cannot sign and is
+			refused. Without it the rotation is disruptive for clients that hold only
+			the old CA (kubectl rotate ca verify says so).`),
 		Example: templates.Examples(`
 			# Stage cross-signed CAs for k3s, then verify and load them
 			kubectl rotate ca stage --from /var/lib/rancher/k3s/server/tls --to /opt/k3s-new-ca --cross-sign
@@ -74,7 +88,7 @@ func NewCmdCAStage(streams genericiooptions.IOStreams) *cobra.Command {
 	fl.StringVar(&o.From, "from", "", "The live PKI directory (kubeadm: /etc/kubernetes/pki; k3s: /var/lib/rancher/k3s/server/tls).")
 	fl.StringVar(&o.To, "to", "", "The staging directory to write the new CAs into; never the live one.")
 	fl.StringVar(&o.Layout, "layout", "", "kubeadm or k3s; detected from --from when empty.")
-	fl.BoolVar(&o.CrossSign, "cross-sign", false, "Also sign each new CA with the old one, so trust stays continuous.")
+	fl.BoolVar(&o.CrossSign, "cross-sign", false, "Sign each new CA with a new root that the old CA cross-signs, so trust stays continuous.")
 	fl.Var(duration.NewValue(&o.Validity), "validity", "Validity of the new CAs.")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "Print what would be written; write nothing.")
 	o.PrintFlags.AddFlags(cmd)
@@ -113,6 +127,7 @@ type stagedCA struct {
 	keyPEM  []byte
 	first   *x509.Certificate
 	what    string
+	keyWhat string
 }
 
 // Run makes every new CA in memory first, and writes only when all were
@@ -138,7 +153,7 @@ func (o *CAStageOptions) Run() error {
 		na := metav1.NewTime(s.first.NotAfter)
 		result.Files = append(result.Files,
 			api.StagedFile{Path: s.files.Cert, Kind: "certificate", What: s.what, Subject: s.first.Subject.String(), NotAfter: &na, SHA256Fingerprint: certificate.Fingerprint(s.first)},
-			api.StagedFile{Path: s.files.Key, Kind: "key", What: "the new CA's key (0600)"})
+			api.StagedFile{Path: s.files.Key, Kind: "key", What: s.keyWhat})
 		writes = append(writes, write{s.files.Cert, s.certPEM, 0o644}, write{s.files.Key, s.keyPEM, 0o600})
 	}
 	// The service-account key(s) are carried over as they are: rotate them
@@ -177,28 +192,41 @@ func (o *CAStageOptions) Run() error {
 
 func (o *CAStageOptions) stageCA(ca caFiles, now time.Time) (stagedCA, error) {
 	oldCertPath := filepath.Join(o.From, ca.Cert)
-	old, err := pki.ReadCertFile(oldCertPath)
+	oldBundle, err := certificate.ReadFile(oldCertPath)
 	if err != nil {
 		return stagedCA{}, err
 	}
+	old := oldBundle.Certificates[0]
+	if o.CrossSign && !old.NotAfter.After(now) {
+		return stagedCA{}, fmt.Errorf("%s: the old CA expired on %s: --cross-sign cannot sign with an expired CA; stage without --cross-sign (a disruptive rotation)",
+			oldCertPath, old.NotAfter.UTC().Format(time.RFC3339))
+	}
+	// The old CA(s) go after the new ones, so that what they issued
+	// (kubelet and users' client certificates, etcd peers) still verifies
+	// against the new file until it is replaced.
+	olds := dedupCerts(oldBundle.Certificates)
 	key, err := pki.NewKeyLike(old.PublicKey)
 	if err != nil {
 		return stagedCA{}, fmt.Errorf("%s: %w", oldCertPath, err)
 	}
 	subject := old.Subject
-	subject.CommonName = fmt.Sprintf("%s@%d", baseCN(old.Subject.CommonName), now.Unix())
-	newCA, err := pki.NewCA(subject, key, now, o.Validity)
-	if err != nil {
-		return stagedCA{}, err
-	}
-	keyPEM, err := pki.EncodeKey(key)
-	if err != nil {
-		return stagedCA{}, err
-	}
-	s := stagedCA{files: ca, keyPEM: keyPEM, first: newCA, what: "new self-signed CA (disruptive: not signed by the old CA)"}
+	base := baseCN(old.Subject.CommonName)
+	subject.CommonName = fmt.Sprintf("%s@%d", base, now.Unix())
 	if !o.CrossSign {
-		s.certPEM = pki.EncodeCert(newCA)
-		return s, nil
+		newCA, err := pki.NewCA(subject, key, now, o.Validity)
+		if err != nil {
+			return stagedCA{}, err
+		}
+		keyPEM, err := pki.EncodeKey(key)
+		if err != nil {
+			return stagedCA{}, err
+		}
+		return stagedCA{
+			files: ca, keyPEM: keyPEM, first: newCA,
+			certPEM: pki.EncodeCert(append([]*x509.Certificate{newCA}, olds...)...),
+			what:    fmt.Sprintf("new self-signed CA, then the old CA (%d); disruptive: not signed by the old CA", len(olds)),
+			keyWhat: "the new CA's key (0600)",
+		}, nil
 	}
 	oldKeyPath := filepath.Join(o.From, ca.Key)
 	oldKey, err := pki.ReadKeyFile(oldKeyPath)
@@ -208,14 +236,56 @@ func (o *CAStageOptions) stageCA(ca caFiles, now time.Time) (stagedCA, error) {
 	if !pki.KeyMatches(old, oldKey) {
 		return stagedCA{}, fmt.Errorf("%s does not match %s", oldKeyPath, oldCertPath)
 	}
-	cross, err := pki.CrossSign(newCA, old, oldKey, now, o.Validity)
+	// k3s's topology: a new self-signed root, the same root cross-signed by
+	// the old CA, and the CA that signs (the one the key file pairs with)
+	// issued by the new root. Its validity is the new root's, not capped
+	// at the old CA's; it verifies against the old CA through the
+	// cross-signed root, which k3s certificate rotate-ca checks.
+	rootKey, err := pki.NewKeyLike(old.PublicKey)
+	if err != nil {
+		return stagedCA{}, fmt.Errorf("%s: %w", oldCertPath, err)
+	}
+	rootSubject := old.Subject
+	rootSubject.CommonName = fmt.Sprintf("%s-root@%d", base, now.Unix())
+	root, err := pki.NewCA(rootSubject, rootKey, now, o.Validity)
 	if err != nil {
 		return stagedCA{}, err
 	}
-	s.certPEM = pki.EncodeCert(cross, newCA)
-	s.first = cross
-	s.what = "new CA cross-signed by the old one, then the new self-signed CA"
-	return s, nil
+	cross, err := pki.CrossSign(root, old, oldKey, now, o.Validity)
+	if err != nil {
+		return stagedCA{}, fmt.Errorf("%s: %w", oldCertPath, err)
+	}
+	newCA, err := pki.NewIntermediateCA(subject, key, root, rootKey, now, o.Validity)
+	if err != nil {
+		return stagedCA{}, err
+	}
+	keyPEM, err := pki.EncodeKey(key)
+	if err != nil {
+		return stagedCA{}, err
+	}
+	rootKeyPEM, err := pki.EncodeKey(rootKey)
+	if err != nil {
+		return stagedCA{}, err
+	}
+	return stagedCA{
+		files: ca, keyPEM: append(keyPEM, rootKeyPEM...), first: newCA,
+		certPEM: pki.EncodeCert(append([]*x509.Certificate{newCA, root, cross}, olds...)...),
+		what:    fmt.Sprintf("new CA (signed by a new root), the new self-signed root, the new root cross-signed by the old CA, then the old CA (%d)", len(olds)),
+		keyWhat: "the new CA's key, then the new root's key (0600)",
+	}, nil
+}
+
+// dedupCerts is certs without repeats (by fingerprint), in order.
+func dedupCerts(certs []*x509.Certificate) []*x509.Certificate {
+	seen := map[string]bool{}
+	var out []*x509.Certificate
+	for _, c := range certs {
+		if fp := certificate.Fingerprint(c); !seen[fp] {
+			seen[fp] = true
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // baseCN strips a previous rotation's @timestamp from a CA's common name.

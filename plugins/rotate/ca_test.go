@@ -23,11 +23,17 @@ import (
 // key into a new directory.
 func livePKI(t *testing.T, l layout) string {
 	t.Helper()
+	return livePKIAt(t, l, time.Now().Add(-24*time.Hour), 3650*24*time.Hour)
+}
+
+// livePKIAt is livePKI with CAs valid from notBefore (less pki.Backdate)
+// for validity.
+func livePKIAt(t *testing.T, l layout, notBefore time.Time, validity time.Duration) string {
+	t.Helper()
 	dir := filepath.Join(t.TempDir(), "live")
-	now := time.Now()
 	for _, ca := range l.CAs {
 		key, _ := pki.NewECDSAKey()
-		cert, err := pki.NewCA(pkix.Name{CommonName: ca.Name}, key, now.Add(-24*time.Hour), 3650*24*time.Hour)
+		cert, err := pki.NewCA(pkix.Name{CommonName: ca.Name}, key, notBefore, validity)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,22 +115,25 @@ func TestStageThenVerify(t *testing.T) {
 					t.Errorf("%s: %v, mode %v; want 0600", ca.Key, err, st.Mode().Perm())
 				}
 				b, err := certificate.ReadFile(filepath.Join(staged, ca.Cert))
-				if err != nil || len(b.Certificates) != 2 {
-					t.Fatalf("%s: %v, want the cross-signed and the self-signed CA", ca.Cert, err)
+				if err != nil || len(b.Certificates) != 4 {
+					t.Fatalf("%s: %v, want the new CA, the new root, the cross-signed root and the old CA", ca.Cert, err)
 				}
 				old, _ := pki.ReadCertFile(filepath.Join(live, ca.Cert))
-				if err := b.Certificates[0].CheckSignatureFrom(old); err != nil {
-					t.Errorf("%s: the first certificate is not signed by the old CA: %v", ca.Cert, err)
+				if err := b.Certificates[2].CheckSignatureFrom(old); err != nil {
+					t.Errorf("%s: the third certificate is not signed by the old CA: %v", ca.Cert, err)
 				}
-				if !strings.HasPrefix(b.Certificates[1].Subject.CommonName, ca.Name+"@") {
-					t.Errorf("%s: new CN %q", ca.Cert, b.Certificates[1].Subject.CommonName)
+				if !b.Certificates[3].Equal(old) {
+					t.Errorf("%s: the old CA is not last", ca.Cert)
+				}
+				if !strings.HasPrefix(b.Certificates[0].Subject.CommonName, ca.Name+"@") {
+					t.Errorf("%s: new CN %q", ca.Cert, b.Certificates[0].Subject.CommonName)
 				}
 			}
 			v, code := verification(t, live, staged)
 			if code != 0 || v.Disruptive {
 				t.Errorf("verify: exit %d, disruptive %v: %+v", code, v.Disruptive, v.Checks)
 			}
-			if len(v.Checks) != 4*len(l.CAs)+1 || v.ServerCAHash == "" {
+			if len(v.Checks) != 5*len(l.CAs)+1 || v.ServerCAHash == "" {
 				t.Errorf("checks %d, hash %q", len(v.Checks), v.ServerCAHash)
 			}
 			if name == "k3s" && !strings.HasPrefix(v.JoinTokenPrefix, "K10"+v.ServerCAHash+"::") {

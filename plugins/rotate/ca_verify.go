@@ -1,6 +1,7 @@
 package rotate
 
 import (
+	"bytes"
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
@@ -45,10 +46,14 @@ func NewCmdCAVerify(streams genericiooptions.IOStreams) *cobra.Command {
 		Long: templates.LongDesc(`
 			Run the integrity checks k3s certificate rotate-ca runs before it accepts
 			new CAs: no expected file missing; each certificate matches its key; each
-			new CA verifies against the old roots (cross-signed) or the rotation is
-			flagged disruptive (nodes joined with a secure token need the new CA hash,
-			pods must restart to trust the new root); the old service-account key is
-			still there so existing tokens stay valid. Prints the new server CA's
+			new CA (the first certificate of its file) verifies against the old roots
+			(cross-signed) or the rotation is flagged disruptive (clients holding only
+			the old CA will not trust what it signs, nodes joined with a secure token
+			need the new CA hash, pods must restart to trust the new root); the old
+			service-account key is still there so existing tokens stay valid. Also
+			each old CA must still be in the new file, after the new ones, so that
+			what it issued (kubelet and users' client certificates, etcd peers) still
+			verifies; a file without it is flagged disruptive too. Prints the new server CA's
 			hash as k3s secure join tokens (K10<hash>::…) or kubeadm's
 			--discovery-token-ca-cert-hash carry it.
 
@@ -107,13 +112,26 @@ func (o *CAVerifyOptions) Run() error {
 	}
 	if v.Disruptive {
 		if !o.PrintFlags.Machine() {
-			var names []string
+			var notSigned, notKept []string
 			for _, c := range v.Checks {
-				if !c.Passed && c.Severity == "warning" {
-					names = append(names, strings.TrimSuffix(c.Name, "/trusted-by-old"))
+				if c.Passed || c.Severity != "warning" {
+					continue
+				}
+				switch {
+				case strings.HasSuffix(c.Name, "/trusted-by-old"):
+					notSigned = append(notSigned, strings.TrimSuffix(c.Name, "/trusted-by-old"))
+				case strings.HasSuffix(c.Name, "/old-ca-kept"):
+					notKept = append(notKept, strings.TrimSuffix(c.Name, "/old-ca-kept"))
 				}
 			}
-			fmt.Fprintf(o.ErrOut, "warning: %s: disruptive rotation: %s not signed by the old CA (stage with --cross-sign to keep trust continuous)\n", o.New, strings.Join(names, ", "))
+			var why []string
+			if len(notSigned) > 0 {
+				why = append(why, fmt.Sprintf("%s not signed by the old CA: clients holding only the old CA will not trust what the new CA signs (stage with --cross-sign to keep trust continuous)", strings.Join(notSigned, ", ")))
+			}
+			if len(notKept) > 0 {
+				why = append(why, fmt.Sprintf("%s without the old CA: what the old CA issued will not verify against the new file (kubectl rotate ca stage keeps it after the new ones)", strings.Join(notKept, ", ")))
+			}
+			fmt.Fprintf(o.ErrOut, "warning: %s: disruptive rotation: %s\n", o.New, strings.Join(why, "; "))
 		}
 		return exitcode.WithStatus(exitcode.Warning, nil)
 	}
@@ -158,17 +176,46 @@ func (o *CAVerifyOptions) Verify() *api.CAVerification {
 			add(ca.Name+"/trusted-by-old", false, "error", "old CA: %v", err)
 			continue
 		}
+		// As k3s does: the file's first certificate, through the others.
 		if err := chainsTo(first, newBundle.Certificates[1:], oldBundle.Certificates); err != nil {
 			v.Disruptive = true
 			add(ca.Name+"/trusted-by-old", false, "warning",
-				"the new CA does not verify against the old root (%v): disruptive; nodes joined with a secure token need the new CA hash, and pods must restart to trust the new root", err)
+				"the new CA does not verify against the old root (%v): disruptive; clients holding only the old CA will not trust what it signs, nodes joined with a secure token need the new CA hash, and pods must restart to trust the new root", err)
 		} else {
 			add(ca.Name+"/trusted-by-old", true, "", "the new CA verifies against the old root (cross-signed): trust stays continuous")
+		}
+		if missing := missingCerts(oldBundle.Certificates, newBundle.Certificates); len(missing) > 0 {
+			v.Disruptive = true
+			add(ca.Name+"/old-ca-kept", false, "warning",
+				"the old CA %q is not in %s: what it issued (kubelet and users' client certificates, etcd peers) would no longer verify against the new file; keep the old CA after the new ones until those are replaced",
+				missing[0].Subject.String(), filepath.Join(o.New, ca.Cert))
+		} else {
+			add(ca.Name+"/old-ca-kept", true, "", "the old CA (%d) is still in %s: what it issued still verifies", len(oldBundle.Certificates), ca.Cert)
 		}
 	}
 	o.checkServiceAccountKeys(add)
 	v.ServerCAHash, v.JoinTokenPrefix = o.serverCAHash()
 	return v
+}
+
+// missingCerts lists the certificates of olds that are in none of news:
+// not the same certificate, nor one with the same subject and key (which
+// verifies what it issued alike).
+func missingCerts(olds, news []*x509.Certificate) []*x509.Certificate {
+	var missing []*x509.Certificate
+	for _, old := range olds {
+		found := false
+		for _, c := range news {
+			if bytes.Equal(c.Raw, old.Raw) || bytes.Equal(c.RawSubject, old.RawSubject) && pki.SamePublicKey(c.PublicKey, old.PublicKey) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			missing = append(missing, old)
+		}
+	}
+	return missing
 }
 
 // chainsTo verifies cert against roots with intermediates.

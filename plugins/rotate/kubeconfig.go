@@ -5,7 +5,11 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -49,7 +53,10 @@ type KubeconfigOptions struct {
 
 // NewCmdKubeconfig is kubectl rotate kubeconfig.
 func NewCmdKubeconfig(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
-	o := &KubeconfigOptions{PrintFlags: printing.NewPrintFlags(), IOStreams: streams, now: time.Now}
+	return newCmdKubeconfig(f, &KubeconfigOptions{PrintFlags: printing.NewPrintFlags(), IOStreams: streams, now: time.Now})
+}
+
+func newCmdKubeconfig(f cmdutil.Factory, o *KubeconfigOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "kubeconfig (--add-ca FILE | --remove-ca FILE | --remove-fingerprint SHA256)",
 		Short: "Move a kubeconfig across a CA rotation",
@@ -297,7 +304,15 @@ func (o *KubeconfigOptions) checkLive(ctx context.Context, cluster *clientcmdapi
 	for _, c := range bundle {
 		roots.AddCert(c)
 	}
-	probe := &tlsprobe.Probe{URL: cluster.Server, ServerName: cluster.TLSServerName, Roots: roots, Timeout: o.timeout}
+	probe := &tlsprobe.Probe{URL: cluster.Server, ServerName: cluster.TLSServerName, Roots: roots, Timeout: o.timeout, Proxy: http.ProxyFromEnvironment}
+	if cluster.ProxyURL != "" {
+		// As kubectl reaches the server: through the cluster's proxy-url.
+		u, err := parseProxyURL(cluster.ProxyURL)
+		if err != nil {
+			return fmt.Errorf("cluster %q in %s: proxy-url %q: %v", o.clusterName, o.file, cluster.ProxyURL, err)
+		}
+		probe.Proxy = http.ProxyURL(u)
+	}
 	res, err := probe.Run(ctx)
 	if err != nil {
 		fmt.Fprintf(o.ErrOut, "warning: %s could not be reached (%v): the new bundle is not verified against it\n", cluster.Server, err)
@@ -311,16 +326,18 @@ func (o *KubeconfigOptions) checkLive(ctx context.Context, cluster *clientcmdapi
 }
 
 func (o *KubeconfigOptions) write(cluster *clientcmdapi.Cluster, bundle []*x509.Certificate, change *api.KubeconfigCAChange) error {
-	st, err := os.Stat(o.file)
+	// A symbolic link is kept: the file it points to is replaced.
+	target := renewResolve(o.file)
+	st, err := os.Stat(target)
 	if err != nil {
 		return err
 	}
-	original, err := os.ReadFile(o.file)
+	original, err := os.ReadFile(target)
 	if err != nil {
 		return err
 	}
-	backup := fmt.Sprintf("%s.kubecerts-backup-%s", o.file, o.now().UTC().Format("20060102T150405Z"))
-	if err := atomicfile.Write(backup, original, 0o600); err != nil {
+	backup, err := kubeconfigBackup(o.file, original, o.now())
+	if err != nil {
 		return fmt.Errorf("backing up %s: %w", o.file, err)
 	}
 	change.Backup = backup
@@ -330,5 +347,37 @@ func (o *KubeconfigOptions) write(cluster *clientcmdapi.Cluster, bundle []*x509.
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(o.file, data, st.Mode().Perm())
+	return atomicfile.Write(target, data, st.Mode().Perm())
+}
+
+// kubeconfigBackup writes data to <file>.kubecerts-backup-<UTC time>, 0600,
+// never over an existing file: another backup made in the same second gets
+// a suffix (-1, -2, …), so the original is never lost.
+func kubeconfigBackup(file string, data []byte, now time.Time) (string, error) {
+	base := fmt.Sprintf("%s.kubecerts-backup-%s", file, now.UTC().Format("20060102T150405Z"))
+	backup := base
+	for i := 1; ; i++ {
+		err := atomicfile.WriteExclusive(backup, data, 0o600)
+		if err == nil {
+			return backup, nil
+		}
+		if !errors.Is(err, fs.ErrExist) || i >= 1000 {
+			return "", err
+		}
+		backup = fmt.Sprintf("%s-%d", base, i)
+	}
+}
+
+// parseProxyURL is a kubeconfig's proxy-url as client-go's clientcmd
+// accepts it: http, https or socks5.
+func parseProxyURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, errors.New("not a URL")
+	}
+	switch u.Scheme {
+	case "http", "https", "socks5":
+		return u, nil
+	}
+	return nil, fmt.Errorf("unsupported scheme %q: use http, https or socks5", u.Scheme)
 }

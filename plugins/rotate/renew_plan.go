@@ -200,6 +200,16 @@ func (r *renewal) prepare(item *renewItem) {
 	if item.old.CheckSignatureFrom(ca.cert) != nil {
 		reasons = append(reasons, fmt.Sprintf("the old certificate was not signed by %s; the new one is", ca.crtPath))
 	}
+	kubeconfigPerm := os.FileMode(0o600)
+	if t.kubeconfig {
+		// It holds the new private key: never readable by group or others,
+		// whatever it was before.
+		was := renewPerm(out.File, 0o600)
+		kubeconfigPerm = was &^ 0o077
+		if was != kubeconfigPerm {
+			reasons = append(reasons, fmt.Sprintf("mode %#o made %#o: it holds a private key", was, kubeconfigPerm))
+		}
+	}
 	out.Reason = strings.Join(reasons, "; ")
 	if o.DryRun {
 		out.Action = api.RenewalWouldRenew
@@ -232,7 +242,7 @@ func (r *renewal) prepare(item *renewItem) {
 			r.fail(item, fmt.Errorf("%s: %w", out.File, err))
 			return
 		}
-		item.writes = []renewWrite{{path: out.File, data: data, perm: renewPerm(out.File, 0o600), old: oldFile, existed: true}}
+		item.writes = []renewWrite{{path: out.File, data: data, perm: kubeconfigPerm, old: oldFile, existed: true}}
 		return
 	}
 	// The key first, then the certificate, as kubeadm writes them.

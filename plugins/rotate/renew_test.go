@@ -1123,3 +1123,78 @@ func TestRenewInterruptedBeforeWritingWritesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestRenewKubeconfigModeMadePrivate: a renewed kubeconfig holds a new
+// private key, so it is written without group or other bits whatever its
+// mode was, and the report says so when the mode changed.
+func TestRenewKubeconfigModeMadePrivate(t *testing.T) {
+	tests := []struct {
+		mode, want os.FileMode
+		dryRun     bool
+		wantReason string
+	}{
+		{0o600, 0o600, false, ""},
+		{0o644, 0o600, false, "mode 0644 made 0600: it holds a private key"},
+		{0o640, 0o600, false, "mode 0640 made 0600"},
+		{0o666, 0o600, false, "mode 0666 made 0600"},
+		{0o400, 0o400, false, ""},
+		{0o644, 0o644, true, "mode 0644 made 0600"}, // a dry run says so, changes nothing
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%#o dry-run=%v", tt.mode, tt.dryRun), func(t *testing.T) {
+			fx := newRenewFixture(t, 0)
+			path := filepath.Join(fx.kubeconfigs, "admin.conf")
+			if err := os.Chmod(path, tt.mode); err != nil {
+				t.Fatal(err)
+			}
+			args := []string{"admin.conf"}
+			if tt.dryRun {
+				args = append(args, "--dry-run")
+			}
+			code, res, stderr := runRenew(t, fx, nil, args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			c := renewByName(res)["admin.conf"]
+			st, _ := os.Stat(path)
+			if st.Mode().Perm() != tt.want {
+				t.Errorf("mode %#o, want %#o", st.Mode().Perm(), tt.want)
+			}
+			if tt.wantReason == "" && strings.Contains(c.Reason, "mode") || !strings.Contains(c.Reason, tt.wantReason) {
+				t.Errorf("reason %q, want %q", c.Reason, tt.wantReason)
+			}
+		})
+	}
+}
+
+// TestRenewRelativePKIDir: with --pki-dir . (or another relative path) the
+// backup directory is beside the PKI directory, never inside it.
+func TestRenewRelativePKIDir(t *testing.T) {
+	for _, tt := range []struct{ chdir, pkiDir, kubeconfigDir string }{
+		{"etc/kubernetes/pki", ".", ".."},
+		{"etc/kubernetes/pki", "./", "../"},
+		{"etc/kubernetes", "pki", "."},
+		{"etc/kubernetes/pki/etcd", "..", "../.."},
+	} {
+		t.Run(tt.chdir+" "+tt.pkiDir, func(t *testing.T) {
+			fx := newRenewFixture(t, 0)
+			t.Chdir(filepath.Join(fx.root, tt.chdir))
+			before := fx.snapshot(t)
+			code, res, stderr := runRenew(t, fx, nil, "all", "--pki-dir", tt.pkiDir, "--kubeconfig-dir", tt.kubeconfigDir)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			abs, _ := filepath.Abs(res.BackupDir)
+			if filepath.Dir(abs) != fx.kubeconfigs || !strings.HasPrefix(filepath.Base(abs), "pki-backup-") {
+				t.Errorf("backup directory %s (%s), want %s/pki-backup-…", res.BackupDir, abs, fx.kubeconfigs)
+			}
+			_ = filepath.WalkDir(fx.pki, func(p string, d fs.DirEntry, err error) error {
+				if err == nil && strings.Contains(d.Name(), "-backup-") {
+					t.Errorf("backup inside the PKI directory: %s", p)
+				}
+				return err
+			})
+			renewCheckBackups(t, fx, res, before)
+		})
+	}
+}

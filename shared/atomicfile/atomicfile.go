@@ -17,19 +17,96 @@ import (
 )
 
 // Write replaces path with data, created with perm (0600 for keys). The
-// directory must exist. On error the temporary file is removed and path is
-// untouched. Errors name path, never the temporary file, and wrap the cause.
+// directory must exist. A file replaced keeps its owner and group (the
+// temporary file is given them before the rename; when not root, a change
+// the system does not permit is skipped). On error the temporary file is
+// removed and path is untouched. Errors name path, never the temporary
+// file, and wrap the cause.
 func Write(path string, data []byte, perm os.FileMode) (err error) {
-	dir, base := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
 	if err := checkTarget(path); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	var old fs.FileInfo
+	if st, err := os.Lstat(path); err == nil && st.Mode().IsRegular() {
+		old = st // its owner is kept (a symbolic link is replaced, not followed)
+	}
+	tmp, err := writeTemp(path, data, perm, old)
+	if err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+	}
+	syncDir(dirOf(path))
+	return nil
+}
+
+// WriteExclusive creates path with data and perm, and fails with an error
+// wrapping fs.ErrExist when path already exists: a file is never written
+// over (a backup). As with Write, nothing half-written is ever seen at
+// path: the data is synced in a temporary file, then linked to path.
+func WriteExclusive(path string, data []byte, perm os.FileMode) error {
+	if err := checkTarget(path); err != nil {
+		return err
+	}
+	if _, err := os.Lstat(path); err == nil {
+		return fmt.Errorf("%s: %w", path, fs.ErrExist)
+	}
+	tmp, err := writeTemp(path, data, perm, nil)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp)
+	err = os.Link(tmp, path)
+	switch {
+	case err == nil:
+	case errors.Is(err, fs.ErrExist):
+		return fmt.Errorf("%s: %w", path, fs.ErrExist)
+	default:
+		// No hard links on this file system: create it exclusively instead.
+		if err := writeExclusiveDirect(path, data, perm); err != nil {
+			return err
+		}
+	}
+	syncDir(dirOf(path))
+	return nil
+}
+
+// writeExclusiveDirect creates path with O_EXCL and writes data into it.
+func writeExclusiveDirect(path string, data []byte, perm os.FileMode) (err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm&0o600)
 	if err != nil {
 		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(path)
+		}
+	}()
+	if err = f.Chmod(perm); err != nil {
+		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+	}
+	if _, err = f.Write(data); err != nil {
+		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+	}
+	if err = f.Sync(); err != nil {
+		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+	}
+	if err = f.Close(); err != nil {
+		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+	}
+	return nil
+}
+
+// writeTemp writes data, synced, into a new temporary file beside path,
+// with perm and, when old (the file it will replace) is given, old's owner
+// and group. It returns the temporary file's name; on error it is removed.
+func writeTemp(path string, data []byte, perm os.FileMode, old fs.FileInfo) (name string, err error) {
+	tmp, err := os.CreateTemp(dirOf(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, fserr.Cause(err))
 	}
 	defer func() {
 		if err != nil {
@@ -37,23 +114,32 @@ func Write(path string, data []byte, perm os.FileMode) (err error) {
 			os.Remove(tmp.Name())
 		}
 	}()
+	if old != nil {
+		if err = keepOwner(tmp, old); err != nil {
+			return "", fmt.Errorf("%s: keeping its owner: %w", path, fserr.Cause(err))
+		}
+	}
 	if err = tmp.Chmod(perm); err != nil {
-		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+		return "", fmt.Errorf("%s: %w", path, fserr.Cause(err))
 	}
 	if _, err = tmp.Write(data); err != nil {
-		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+		return "", fmt.Errorf("%s: %w", path, fserr.Cause(err))
 	}
 	if err = tmp.Sync(); err != nil {
-		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+		return "", fmt.Errorf("%s: %w", path, fserr.Cause(err))
 	}
 	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+		return "", fmt.Errorf("%s: %w", path, fserr.Cause(err))
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+	return tmp.Name(), nil
+}
+
+// dirOf is the directory of path, "." for a bare name.
+func dirOf(path string) string {
+	if dir, _ := filepath.Split(path); dir != "" {
+		return dir
 	}
-	syncDir(dir)
-	return nil
+	return "."
 }
 
 // checkTarget says, naming path, why it cannot be written: it is a
@@ -92,6 +178,11 @@ type BackupDir struct {
 // root: <parent>/<name>-backup-<UTC timestamp>, beside root, as kubeadm
 // does with /etc/kubernetes/tmp.
 func NewBackupDir(root string, now time.Time) *BackupDir {
+	// Absolute first: the parent of a relative "." (or "pki/..") is not
+	// found by filepath.Dir, and the backup would land inside root.
+	if abs, err := filepath.Abs(root); err == nil {
+		root = abs
+	}
 	root = filepath.Clean(root)
 	return &BackupDir{
 		Root: root,
@@ -103,7 +194,7 @@ func NewBackupDir(root string, now time.Time) *BackupDir {
 // keeping its mode; directories are created 0700. A missing path is not an
 // error: there is nothing to lose.
 func (b *BackupDir) Save(path string) error {
-	rel, err := filepath.Rel(b.Root, path)
+	rel, err := filepath.Rel(absPath(b.Root), absPath(path))
 	if err != nil || rel == ".." || filepath.IsAbs(rel) || len(rel) > 1 && rel[:2] == ".." {
 		rel = filepath.Base(path)
 	}
@@ -128,4 +219,12 @@ func (b *BackupDir) Save(path string) error {
 		return err
 	}
 	return Write(dst, data, st.Mode().Perm())
+}
+
+// absPath is path made absolute, or path when that fails.
+func absPath(path string) string {
+	if abs, err := filepath.Abs(path); err == nil {
+		return abs
+	}
+	return path
 }

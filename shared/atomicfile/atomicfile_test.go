@@ -1,6 +1,8 @@
 package atomicfile
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -86,5 +88,75 @@ func TestWriteErrorsNameThePath(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 2 {
 		t.Errorf("failed writes left files: %v", entries)
+	}
+}
+
+// TestWriteExclusive: a file that exists is never written over; the error
+// wraps fs.ErrExist, and no temporary file is left.
+func TestWriteExclusive(t *testing.T) {
+	tests := []struct {
+		name    string
+		before  string // "" no file
+		wantErr bool
+	}{
+		{"new", "", false},
+		{"exists", "first backup", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			p := filepath.Join(dir, "config.kubecerts-backup-20261123T010203Z")
+			if tt.before != "" {
+				if err := os.WriteFile(p, []byte(tt.before), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := WriteExclusive(p, []byte("second"), 0o600)
+			got, _ := os.ReadFile(p)
+			st, _ := os.Stat(p)
+			switch {
+			case tt.wantErr && (!errors.Is(err, fs.ErrExist) || !strings.HasPrefix(err.Error(), p+": ") || string(got) != tt.before):
+				t.Errorf("err %v, content %q; want fs.ErrExist naming the file and %q kept", err, got, tt.before)
+			case !tt.wantErr && (err != nil || string(got) != "second" || st.Mode().Perm() != 0o600):
+				t.Errorf("err %v, content %q, mode %v", err, got, st.Mode().Perm())
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+				t.Errorf("files left: %v", entries)
+			}
+		})
+	}
+}
+
+// TestNewBackupDirBesideARelativeRoot: the backup directory is beside the
+// root, never inside it, whatever the form of the path given (--pki-dir .).
+func TestNewBackupDirBesideARelativeRoot(t *testing.T) {
+	base := t.TempDir()
+	if real, err := filepath.EvalSymlinks(base); err == nil {
+		base = real
+	}
+	pki := filepath.Join(base, "pki")
+	if err := os.MkdirAll(filepath.Join(pki, "etcd"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(pki)
+	now := time.Date(2026, 11, 23, 1, 2, 3, 0, time.UTC)
+	want := filepath.Join(base, "pki-backup-20261123T010203Z")
+	for _, root := range []string{".", "./", "../pki", pki, pki + "/", "etcd/.."} {
+		t.Run(root, func(t *testing.T) {
+			b := NewBackupDir(root, now)
+			if b.Dir != want {
+				t.Errorf("NewBackupDir(%q).Dir = %s, want %s", root, b.Dir, want)
+			}
+			if err := os.WriteFile(filepath.Join(pki, "etcd", "ca.crt"), []byte("ca"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := b.Save("etcd/ca.crt"); err != nil {
+				t.Fatal(err)
+			}
+			if got, err := os.ReadFile(filepath.Join(want, "etcd", "ca.crt")); err != nil || string(got) != "ca" {
+				t.Errorf("backup of etcd/ca.crt: %q %v", got, err)
+			}
+			os.RemoveAll(want)
+		})
 	}
 }

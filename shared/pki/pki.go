@@ -214,7 +214,8 @@ func Renew(old *x509.Certificate, key crypto.Signer, ca *x509.Certificate, caKey
 // Sign issues tmpl for pub, signed by parent (self-signed when parent is
 // nil and parentKey is the key of pub), with a fresh serial, NotBefore now
 // minus Backdate and NotAfter now plus validity capped at the parent's
-// NotAfter.
+// NotAfter. It refuses to issue a certificate whose NotAfter is not after
+// its NotBefore (an expired parent).
 func Sign(tmpl *x509.Certificate, pub crypto.PublicKey, parent *x509.Certificate, parentKey crypto.Signer, now time.Time, validity time.Duration) (*x509.Certificate, error) {
 	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 127))
 	if err != nil {
@@ -232,6 +233,15 @@ func Sign(tmpl *x509.Certificate, pub crypto.PublicKey, parent *x509.Certificate
 		signer = &t
 	} else if t.NotAfter.After(parent.NotAfter) {
 		t.NotAfter = parent.NotAfter
+	}
+	if !t.NotAfter.After(t.NotBefore) {
+		// An expired parent (or one that expires within Backdate) would give
+		// a certificate whose validity ends before it starts.
+		if parent == nil {
+			return nil, fmt.Errorf("validity %s: the certificate would end before it starts", validity)
+		}
+		return nil, fmt.Errorf("the issuer %q expired on %s: a certificate it signs now would end before it starts",
+			parent.Subject.String(), parent.NotAfter.UTC().Format(time.RFC3339))
 	}
 	der, err := x509.CreateCertificate(rand.Reader, &t, signer, pub, parentKey)
 	if err != nil {
@@ -251,10 +261,27 @@ func NewCA(subject pkix.Name, key crypto.Signer, now time.Time, validity time.Du
 	return Sign(tmpl, key.Public(), nil, key, now, validity)
 }
 
+// NewIntermediateCA makes a CA certificate for key signed by parent (a
+// root), valid for validity but never beyond the parent's notAfter.
+func NewIntermediateCA(subject pkix.Name, key crypto.Signer, parent *x509.Certificate, parentKey crypto.Signer, now time.Time, validity time.Duration) (*x509.Certificate, error) {
+	tmpl := &x509.Certificate{
+		Subject:               subject,
+		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	return Sign(tmpl, key.Public(), parent, parentKey, now, validity)
+}
+
 // CrossSign issues a copy of newCA (same subject and key) signed by oldCA,
 // so that what newCA signs also verifies against oldCA: trust stays
-// continuous while clients still hold only the old CA.
+// continuous while clients still hold only the old CA. The copy's notAfter
+// is capped at oldCA's: an oldCA that has expired (or expires within
+// Backdate) is refused, as the copy would end before it starts.
 func CrossSign(newCA *x509.Certificate, oldCA *x509.Certificate, oldKey crypto.Signer, now time.Time, validity time.Duration) (*x509.Certificate, error) {
+	if notBefore := now.Add(-Backdate); !oldCA.NotAfter.After(notBefore) {
+		return nil, fmt.Errorf("cannot cross-sign with %q: it expired on %s", oldCA.Subject.String(), oldCA.NotAfter.UTC().Format(time.RFC3339))
+	}
 	tmpl := &x509.Certificate{
 		Subject:               newCA.Subject,
 		KeyUsage:              newCA.KeyUsage,
@@ -262,8 +289,7 @@ func CrossSign(newCA *x509.Certificate, oldCA *x509.Certificate, oldKey crypto.S
 		IsCA:                  true,
 		SubjectKeyId:          newCA.SubjectKeyId,
 	}
-	c, err := Sign(tmpl, newCA.PublicKey, oldCA, oldKey, now, validity)
-	return c, err
+	return Sign(tmpl, newCA.PublicKey, oldCA, oldKey, now, validity)
 }
 
 // NewCSR makes a certificate signing request for key with old's subject and

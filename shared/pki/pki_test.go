@@ -114,3 +114,108 @@ func TestKeysRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossSignRefusesAnExpiredOldCA: a copy signed by an old CA is capped
+// at its notAfter; an old CA that has expired (or expires within Backdate)
+// would give a certificate that ends before it starts, and is refused.
+func TestCrossSignRefusesAnExpiredOldCA(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	newKey, _ := NewECDSAKey()
+	newCA, err := NewCA(pkix.Name{CommonName: "new-ca"}, newKey, now, 3650*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		oldLeft time.Duration // the old CA's notAfter minus now
+		wantErr bool
+	}{
+		{"a year left", 365 * 24 * time.Hour, false},
+		{"a day left", 24 * time.Hour, false},
+		{"a minute left", time.Minute, false},
+		{"expires at the backdated notBefore", -Backdate, true},
+		{"expired an hour ago", -time.Hour, true},
+		{"expired a year ago", -365 * 24 * time.Hour, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			oldKey, _ := NewECDSAKey()
+			notAfter := now.Add(tt.oldLeft)
+			oldCA, err := Sign(&x509.Certificate{Subject: pkix.Name{CommonName: "old-ca"}, BasicConstraintsValid: true, IsCA: true,
+				KeyUsage: x509.KeyUsageCertSign}, oldKey.Public(), nil, oldKey, notAfter.Add(-10*365*24*time.Hour), 10*365*24*time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cross, err := CrossSign(newCA, oldCA, oldKey, now, 3650*24*time.Hour)
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), `"CN=old-ca"`) || !strings.Contains(err.Error(), "expired on "+oldCA.NotAfter.UTC().Format(time.RFC3339)) {
+					t.Errorf("CrossSign = %v, %v; want an error naming the old CA and its notAfter", cross, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !cross.NotAfter.After(cross.NotBefore) || !cross.NotAfter.Equal(oldCA.NotAfter) {
+				t.Errorf("validity %s – %s, want ending at the old CA's %s", cross.NotBefore, cross.NotAfter, oldCA.NotAfter)
+			}
+		})
+	}
+}
+
+// TestSignRefusesAnEmptyValidity: Sign never returns a certificate whose
+// notAfter is not after its notBefore.
+func TestSignRefusesAnEmptyValidity(t *testing.T) {
+	now := time.Now()
+	key, _ := NewECDSAKey()
+	expired, err := NewCA(pkix.Name{CommonName: "expired"}, key, now.Add(-48*time.Hour), 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafKey, _ := NewECDSAKey()
+	tests := []struct {
+		name     string
+		parent   *x509.Certificate
+		validity time.Duration
+		wantErr  string
+	}{
+		{"self-signed, a day", nil, 24 * time.Hour, ""},
+		{"self-signed, negative", nil, -time.Hour, "would end before it starts"},
+		{"expired parent", expired, 24 * time.Hour, `the issuer "CN=expired" expired on`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			signer := key
+			if tt.parent == nil {
+				signer = leafKey
+			}
+			c, err := Sign(&x509.Certificate{Subject: pkix.Name{CommonName: "leaf"}}, leafKey.Public(), tt.parent, signer, now, tt.validity)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatal(err)
+			case tt.wantErr == "" && !c.NotAfter.After(c.NotBefore):
+				t.Errorf("validity %s – %s", c.NotBefore, c.NotAfter)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Errorf("Sign = %v; want an error with %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestNewIntermediateCA: an intermediate signed by a root is a CA, verifies
+// against the root, and is never valid beyond it.
+func TestNewIntermediateCA(t *testing.T) {
+	now := time.Now()
+	rootKey, _ := NewECDSAKey()
+	root, _ := NewCA(pkix.Name{CommonName: "root"}, rootKey, now, 365*24*time.Hour)
+	for _, validity := range []time.Duration{30 * 24 * time.Hour, 3650 * 24 * time.Hour} {
+		key, _ := NewECDSAKey()
+		ca, err := NewIntermediateCA(pkix.Name{CommonName: "intermediate"}, key, root, rootKey, now, validity)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ca.IsCA || ca.CheckSignatureFrom(root) != nil || ca.NotAfter.After(root.NotAfter) || !KeyMatches(ca, key) {
+			t.Errorf("validity %s: IsCA %v, signature %v, notAfter %s (root %s)", validity, ca.IsCA, ca.CheckSignatureFrom(root), ca.NotAfter, root.NotAfter)
+		}
+	}
+}

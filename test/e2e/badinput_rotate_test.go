@@ -6,6 +6,7 @@ package e2e_test
 // never on the live one, which is in every table's disk snapshot too.
 
 import (
+	"crypto/x509/pkix"
 	"encoding/base64"
 	"io/fs"
 	"os"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/certificate/certtest"
+	"github.com/kubecerts/kubecerts/shared/pki"
 	"github.com/kubecerts/kubecerts/test/e2e/framework"
 )
 
@@ -375,6 +377,18 @@ func TestBadInputRotateCAStage(t *testing.T) {
 	badKey := w.variant(t, "bad-etcd-ca-key", func(d string) {
 		writePath(t, filepath.Join(d, "etcd", "ca.key"), rbBadKey("PRIVATE KEY"), 0o600)
 	})
+	var expiredOn string
+	expired := w.variant(t, "expired-etcd-ca", func(d string) {
+		key, _ := pki.NewECDSAKey()
+		ca, err := pki.NewCA(pkix.Name{CommonName: "etcd-ca"}, key, time.Now().Add(-2*365*24*time.Hour), 365*24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keyPEM, _ := pki.EncodeKey(key)
+		writePath(t, filepath.Join(d, "etcd", "ca.crt"), pki.EncodeCert(ca), 0o644)
+		writePath(t, filepath.Join(d, "etcd", "ca.key"), keyPEM, 0o600)
+		expiredOn = ca.NotAfter.UTC().Format(time.RFC3339)
+	})
 	keyAsCA := w.variant(t, "key-as-ca", func(d string) {
 		writePath(t, filepath.Join(d, "ca.crt"), rbRead(t, filepath.Join(w.live, "ca.key")), 0o644)
 	})
@@ -414,6 +428,9 @@ func TestBadInputRotateCAStage(t *testing.T) {
 		{name: "cross-sign with another CA's key", args: stage("--from", wrongKey, "--to", staging, "--cross-sign"), code: 1, err: filepath.Join(wrongKey, "etcd", "ca.key") + " does not match"},
 		{name: "cross-sign with a corrupt key", args: stage("--from", badKey, "--to", staging, "--cross-sign"), code: 1, err: filepath.Join(badKey, "etcd", "ca.key") + ": PEM block 1",
 			never: []string{keyBody(rbBadKey("PRIVATE KEY"))}},
+		{name: "cross-sign with an expired CA", args: stage("--from", expired, "--to", staging, "--cross-sign"), code: 1,
+			err: filepath.Join(expired, "etcd", "ca.crt") + ": the old CA expired on " + expiredOn + ": --cross-sign cannot sign with an expired CA"},
+		{name: "expired CA without cross-sign, dry run", args: stage("--from", expired, "--to", staging, "--dry-run"), code: 0, stdout: []string{"etcd/ca.crt", "disruptive"}},
 		{name: "k3s without etcd/server-ca", args: stage("--from", k3sMissing, "--to", staging), code: 1, err: filepath.Join(k3sMissing, "etcd", "server-ca.crt") + ": no such file"},
 		{name: "layout kubeadm of a k3s dir", args: stage("--from", k3s, "--to", staging, "--layout", "kubeadm"), code: 1, err: filepath.Join(k3s, "ca.crt") + ": no such file"},
 		{name: "k3s to inside the live dir", args: stage("--from", k3s, "--to", filepath.Join(k3s, "etcd", "new")), code: 1, err: "is inside the live directory " + k3s},
@@ -471,6 +488,15 @@ func TestBadInputRotateCAVerify(t *testing.T) {
 	keyAsCert := staged("key-as-cert", func(d string) {
 		writePath(t, filepath.Join(d, "ca.crt"), rbRead(t, filepath.Join(d, "ca.key")), 0o644)
 	})
+	oldDropped := staged("old-ca-dropped", func(d string) {
+		// The new CA, its root and the cross-signed root, without the old CA
+		// after them: what the old CA issued would no longer verify.
+		b, err := certificate.ReadFile(filepath.Join(d, "ca.crt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		writePath(t, filepath.Join(d, "ca.crt"), pki.EncodeCert(b.Certificates[:len(b.Certificates)-1]...), 0o644)
+	})
 	badSAPub := staged("bad-sa-pub", func(d string) {
 		writePath(t, filepath.Join(d, "sa.pub"), []byte("not a key\n"), 0o644)
 	})
@@ -518,10 +544,12 @@ func TestBadInputRotateCAVerify(t *testing.T) {
 		{name: "k3s layout kubeadm", args: verify("--old", k3s, "--new", k3sGood, "--layout", "kubeadm"), code: 1, err: filepath.Join(k3sGood, "ca.crt") + ": no such file", stdout: []string{"ca/present"}},
 		// Findings that are not errors, and a clean set.
 		{name: "k3s cross-signed", args: verify("--old", k3s, "--new", k3sGood), code: 0, stdout: []string{"server-ca/trusted-by-old"}, stderr: []string{"K10"}, extraStderr: []string{hash}},
-		{name: "not cross-signed", args: verify("--old", w.live, "--new", plain), code: 2, stdout: []string{"trusted-by-old", "disruptive"},
-			stderr: []string{"warning: " + plain + ": disruptive rotation: ca, front-proxy-ca, etcd-ca not signed by the old CA"}, extraStderr: []string{hash}},
+		{name: "not cross-signed", args: verify("--old", w.live, "--new", plain), code: 2, stdout: []string{"trusted-by-old", "disruptive", "ca/old-ca-kept"},
+			stderr: []string{"warning: " + plain + ": disruptive rotation: ca, front-proxy-ca, etcd-ca not signed by the old CA: clients holding only the old CA will not trust"}, extraStderr: []string{hash}},
 		{name: "not cross-signed, json", args: verify("--old", w.live, "--new", plain, "-o", "json"), code: 2, stdout: []string{`"disruptive": true`}},
-		{name: "cross-signed", args: verify("--old", w.live, "--new", good), code: 0, stdout: []string{"trusted-by-old", "old-key-kept"}, extraStderr: []string{hash}},
+		{name: "old CA dropped", args: verify("--old", w.live, "--new", oldDropped), code: 2, stdout: []string{"ca/old-ca-kept", "is not in " + filepath.Join(oldDropped, "ca.crt")},
+			stderr: []string{"warning: " + oldDropped + ": disruptive rotation: ca without the old CA: what the old CA issued will not verify against the new file"}, extraStderr: []string{hash}},
+		{name: "cross-signed", args: verify("--old", w.live, "--new", good), code: 0, stdout: []string{"trusted-by-old", "old-ca-kept", "old-key-kept"}, extraStderr: []string{hash}},
 	}
 	runBadInputs(t, badInputTable{disk: w.disk(), rows: w.rows(rows)})
 }

@@ -211,6 +211,13 @@ const configPath = "/etc/kubernetes/kubeadm.yaml"
 
 func newNode(t *testing.T, kubeadm string) *node {
 	t.Helper()
+	return newNodeWith(t, kubeadm, "")
+}
+
+// newNodeWith is newNode with more ClusterConfiguration fields (YAML lines,
+// each ending in a newline).
+func newNodeWith(t *testing.T, kubeadm, clusterConfig string) *node {
+	t.Helper()
 	n := &node{t: t, kubeadm: kubeadm, root: t.TempDir()}
 	version := strings.TrimSpace(string(n.must("version", "-o", "short")))
 	// A non-loopback advertise address: kubeadm refuses 127.0.0.1. The
@@ -227,7 +234,7 @@ apiVersion: kubeadm.k8s.io/v1beta4
 kind: ClusterConfiguration
 kubernetesVersion: %s
 certificatesDir: /etc/kubernetes/pki
-`, version)
+%s`, version, clusterConfig)
 	if err := os.MkdirAll(n.path("pki"), 0o755); err != nil {
 		t.Fatal(err)
 	}
