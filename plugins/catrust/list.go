@@ -127,12 +127,16 @@ func (o *ListOptions) Run(cmd *cobra.Command) error {
 		Errors:                []api.ReportError{},
 	}
 	var statuses []api.CertificateStatus
-	var errLines []string
+	var errLines, warnLines []string
 	for _, kc := range readKeys(sec) {
 		location := fmt.Sprintf("secret/%s/%s", o.ref, kc.key)
 		if kc.err != nil {
 			list.Errors = append(list.Errors, api.ReportError{Source: "secrets", Location: location, Message: kc.err.Error()})
 			errLines = append(errLines, fmt.Sprintf("%s key %s: %v", &o.secretOptions, kc.key, kc.err))
+		} else if kc.misencoded != "" {
+			// Readable here, but not by the nodes: say so, as validate would.
+			warnLines = append(warnLines, fmt.Sprintf("%s key %s: stored %s, which nodes cannot install: "+
+				"kubectl ca-trust add or sync rewrites it as PEM", &o.secretOptions, kc.key, kc.misencoded))
 		}
 		for _, c := range kc.certs {
 			e := api.CATrustEntry{Key: kc.key, Certificate: certificate.Describe(c, now, o.Thresholds)}
@@ -144,7 +148,7 @@ func (o *ListOptions) Run(cmd *cobra.Command) error {
 	if err := o.printer.PrintObj(list, o.Out); err != nil {
 		return err
 	}
-	o.printDiagnostics(list, errLines)
+	o.printDiagnostics(list, errLines, warnLines)
 	code := expiry.ExitCode(statuses...)
 	if len(list.Errors) > 0 {
 		code = exitcode.Max(code, exitcode.Error)
@@ -152,11 +156,14 @@ func (o *ListOptions) Run(cmd *cobra.Command) error {
 	return exitcode.WithStatus(code, nil)
 }
 
-// printDiagnostics writes the errors, and for people what an empty list
-// means, to stderr.
-func (o *ListOptions) printDiagnostics(l *api.CATrustList, errLines []string) {
+// printDiagnostics writes the errors and warnings, and for people what an
+// empty list means, to stderr.
+func (o *ListOptions) printDiagnostics(l *api.CATrustList, errLines, warnLines []string) {
 	for _, e := range errLines {
 		fmt.Fprintln(o.ErrOut, "error: "+e)
+	}
+	for _, w := range warnLines {
+		fmt.Fprintln(o.ErrOut, "warning: "+w)
 	}
 	if o.PrintFlags.Machine() || len(l.Items) > 0 {
 		return
