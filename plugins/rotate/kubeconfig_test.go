@@ -5,14 +5,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
-	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,6 +24,7 @@ import (
 	"github.com/kubecerts/kubecerts/shared/exitcode"
 	"github.com/kubecerts/kubecerts/shared/pki"
 	"github.com/kubecerts/kubecerts/shared/printing"
+	"github.com/kubecerts/kubecerts/shared/tlsprobe/proxytest"
 )
 
 // kcCA makes a CA and writes it to dir/name.
@@ -226,32 +224,7 @@ func TestKubeconfigLiveCheckUsesProxyURL(t *testing.T) {
 	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{srvCert.Raw}, PrivateKey: srvKey}}}
 	srv.StartTLS()
 	defer srv.Close()
-	var connects atomic.Int32
-	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodConnect {
-			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
-			return
-		}
-		connects.Add(1)
-		up, err := net.Dial("tcp", srv.Listener.Addr().String()) // whatever host is named
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-		down, buf, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			up.Close()
-			return
-		}
-		go func() {
-			defer up.Close()
-			defer down.Close()
-			go io.Copy(up, buf)
-			io.Copy(down, up)
-		}()
-	}))
-	defer proxy.Close()
+	proxy, connects := proxytest.ConnectProxy(t, false, srv.Listener.Addr().String())
 	_, otherCAFile := kcCA(t, dir, "other-ca")
 
 	tests := []struct {

@@ -10,11 +10,11 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/kubecerts/kubecerts/shared/certificate/certtest"
+	"github.com/kubecerts/kubecerts/shared/tlsprobe/proxytest"
 )
 
 func TestProbeServerNameOverride(t *testing.T) {
@@ -96,45 +96,6 @@ func TestNormalizeEndpoint(t *testing.T) {
 	}
 }
 
-// connectProxy is an HTTP CONNECT proxy, served over TLS (with httptest's
-// own certificate) when overTLS, that tunnels every CONNECT to target
-// whatever host it names, as a proxy that resolves names the client cannot.
-func connectProxy(t *testing.T, overTLS bool, target string) (srv *httptest.Server, connects *atomic.Int32) {
-	t.Helper()
-	connects = new(atomic.Int32)
-	srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodConnect {
-			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
-			return
-		}
-		connects.Add(1)
-		up, err := net.Dial("tcp", target)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		w.WriteHeader(http.StatusOK)
-		down, buf, err := http.NewResponseController(w).Hijack()
-		if err != nil {
-			up.Close()
-			return
-		}
-		go func() {
-			defer up.Close()
-			defer down.Close()
-			go io.Copy(up, buf)
-			io.Copy(down, up)
-		}()
-	}))
-	if overTLS {
-		srv.StartTLS()
-	} else {
-		srv.Start()
-	}
-	t.Cleanup(srv.Close)
-	return srv, connects
-}
-
 // TestProbeThroughProxyReportsTheServersChain: through an https proxy,
 // net/http makes two handshakes with the probe's TLS config; the chain
 // reported is the server's, never the proxy's, with or without a
@@ -147,7 +108,7 @@ func TestProbeThroughProxyReportsTheServersChain(t *testing.T) {
 	for _, kind := range []string{"https", "http"} {
 		for _, serverName := range []string{"api.internal", ""} {
 			t.Run(fmt.Sprintf("%s proxy, tls-server-name %q", kind, serverName), func(t *testing.T) {
-				proxy, connects := connectProxy(t, kind == "https", targetAddr)
+				proxy, connects := proxytest.ConnectProxy(t, kind == "https", targetAddr)
 				proxyURL, _ := url.Parse(proxy.URL)
 				res, err := (&Probe{URL: "https://api.internal:443", ServerName: serverName, Roots: certtest.Pool(ca),
 					Proxy: http.ProxyURL(proxyURL), Timeout: 5 * time.Second}).Run(context.Background())
@@ -177,7 +138,7 @@ func TestProbeTrailingDot(t *testing.T) {
 	target := certtest.TLSServer(t, leaf, ca)
 	targetAddr := strings.TrimPrefix(target.URL, "https://")
 	_, port, _ := net.SplitHostPort(targetAddr)
-	proxy, _ := connectProxy(t, false, targetAddr)
+	proxy, _ := proxytest.ConnectProxy(t, false, targetAddr)
 	proxyURL, _ := url.Parse(proxy.URL)
 	tests := []struct {
 		name  string
