@@ -55,21 +55,6 @@ func caLeaf(t *testing.T, ca *x509.Certificate, caKey crypto.Signer) *x509.Certi
 	return leaf
 }
 
-// verifiesAgainst reports whether leaf verifies with every certificate of
-// file as a trust anchor, as a CA bundle file is loaded by kube-apiserver,
-// the kubelet, etcd and openssl verify -CAfile.
-func verifiesAgainst(leaf *x509.Certificate, anchors, intermediates []*x509.Certificate) error {
-	roots, inter := x509.NewCertPool(), x509.NewCertPool()
-	for _, c := range anchors {
-		roots.AddCert(c)
-	}
-	for _, c := range intermediates {
-		inter.AddCert(c)
-	}
-	_, err := leaf.Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
-	return err
-}
-
 // TestStageFileOrder: each staged CA file starts with the CA its key file
 // pairs with, valid for --validity whatever the old CA has left (kubeadm,
 // kube-controller-manager, k3s and renew take the first certificate as THE
@@ -175,7 +160,7 @@ func TestStageFileOrder(t *testing.T) {
 					}
 					// A client holding only the old CA trusts what the new CA signs,
 					// given the chain.
-					if err := verifiesAgainst(caLeaf(t, first, keys[0]), olds.Certificates, certs); err != nil {
+					if err := chainsTo(caLeaf(t, first, keys[0]), certs, olds.Certificates, x509.ExtKeyUsageClientAuth); err != nil {
 						t.Errorf("%s: a certificate the new CA issues does not verify against the old CA: %v", ca.Cert, err)
 					}
 				} else {
@@ -187,10 +172,10 @@ func TestStageFileOrder(t *testing.T) {
 					}
 				}
 				// openssl verify -CAfile staged/ca.crt old-client.crt
-				if err := verifiesAgainst(caLeaf(t, oldFirst, oldKey), certs, nil); err != nil {
+				if err := chainsTo(caLeaf(t, oldFirst, oldKey), nil, certs, x509.ExtKeyUsageClientAuth); err != nil {
 					t.Errorf("%s: a certificate the old CA issued does not verify against the staged file: %v", ca.Cert, err)
 				}
-				if err := verifiesAgainst(caLeaf(t, first, keys[0]), certs, nil); err != nil {
+				if err := chainsTo(caLeaf(t, first, keys[0]), nil, certs, x509.ExtKeyUsageClientAuth); err != nil {
 					t.Errorf("%s: a certificate the new CA issues does not verify against the staged file: %v", ca.Cert, err)
 				}
 			}

@@ -209,15 +209,15 @@ func (o *CAStageOptions) stageCA(ca caFiles, now time.Time) (stagedCA, error) {
 	if err != nil {
 		return stagedCA{}, fmt.Errorf("%s: %w", oldCertPath, err)
 	}
+	keyPEM, err := pki.EncodeKey(key)
+	if err != nil {
+		return stagedCA{}, err
+	}
 	subject := old.Subject
 	base := baseCN(old.Subject.CommonName)
 	subject.CommonName = fmt.Sprintf("%s@%d", base, now.Unix())
 	if !o.CrossSign {
 		newCA, err := pki.NewCA(subject, key, now, o.Validity)
-		if err != nil {
-			return stagedCA{}, err
-		}
-		keyPEM, err := pki.EncodeKey(key)
 		if err != nil {
 			return stagedCA{}, err
 		}
@@ -256,10 +256,6 @@ func (o *CAStageOptions) stageCA(ca caFiles, now time.Time) (stagedCA, error) {
 		return stagedCA{}, fmt.Errorf("%s: %w", oldCertPath, err)
 	}
 	newCA, err := pki.NewIntermediateCA(subject, key, root, rootKey, now, o.Validity)
-	if err != nil {
-		return stagedCA{}, err
-	}
-	keyPEM, err := pki.EncodeKey(key)
 	if err != nil {
 		return stagedCA{}, err
 	}

@@ -177,7 +177,7 @@ func (o *CAVerifyOptions) Verify() *api.CAVerification {
 			continue
 		}
 		// As k3s does: the file's first certificate, through the others.
-		if err := chainsTo(first, newBundle.Certificates[1:], oldBundle.Certificates); err != nil {
+		if err := chainsTo(first, newBundle.Certificates[1:], oldBundle.Certificates, x509.ExtKeyUsageAny); err != nil {
 			v.Disruptive = true
 			add(ca.Name+"/trusted-by-old", false, "warning",
 				"the new CA does not verify against the old root (%v): disruptive; clients holding only the old CA will not trust what it signs, nodes joined with a secure token need the new CA hash, and pods must restart to trust the new root", err)
@@ -218,8 +218,9 @@ func missingCerts(olds, news []*x509.Certificate) []*x509.Certificate {
 	return missing
 }
 
-// chainsTo verifies cert against roots with intermediates.
-func chainsTo(cert *x509.Certificate, intermediates, roots []*x509.Certificate) error {
+// chainsTo verifies cert against roots with intermediates, for usage
+// (x509.ExtKeyUsageAny: whatever it is for).
+func chainsTo(cert *x509.Certificate, intermediates, roots []*x509.Certificate, usage x509.ExtKeyUsage) error {
 	rootPool, interPool := x509.NewCertPool(), x509.NewCertPool()
 	for _, r := range roots {
 		rootPool.AddCert(r)
@@ -227,7 +228,7 @@ func chainsTo(cert *x509.Certificate, intermediates, roots []*x509.Certificate) 
 	for _, i := range intermediates {
 		interPool.AddCert(i)
 	}
-	_, err := cert.Verify(x509.VerifyOptions{Roots: rootPool, Intermediates: interPool, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageAny}})
+	_, err := cert.Verify(x509.VerifyOptions{Roots: rootPool, Intermediates: interPool, KeyUsages: []x509.ExtKeyUsage{usage}})
 	return err
 }
 

@@ -252,25 +252,24 @@ func Sign(tmpl *x509.Certificate, pub crypto.PublicKey, parent *x509.Certificate
 
 // NewCA makes a self-signed CA certificate for key.
 func NewCA(subject pkix.Name, key crypto.Signer, now time.Time, validity time.Duration) (*x509.Certificate, error) {
-	tmpl := &x509.Certificate{
-		Subject:               subject,
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	return Sign(tmpl, key.Public(), nil, key, now, validity)
+	return Sign(caTemplate(subject), key.Public(), nil, key, now, validity)
 }
 
 // NewIntermediateCA makes a CA certificate for key signed by parent (a
 // root), valid for validity but never beyond the parent's notAfter.
 func NewIntermediateCA(subject pkix.Name, key crypto.Signer, parent *x509.Certificate, parentKey crypto.Signer, now time.Time, validity time.Duration) (*x509.Certificate, error) {
-	tmpl := &x509.Certificate{
+	return Sign(caTemplate(subject), key.Public(), parent, parentKey, now, validity)
+}
+
+// caTemplate is a CA certificate for subject: it signs certificates and
+// CRLs.
+func caTemplate(subject pkix.Name) *x509.Certificate {
+	return &x509.Certificate{
 		Subject:               subject,
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 	}
-	return Sign(tmpl, key.Public(), parent, parentKey, now, validity)
 }
 
 // CrossSign issues a copy of newCA (same subject and key) signed by oldCA,

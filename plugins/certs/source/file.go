@@ -92,7 +92,7 @@ func ReadCertificateFile(source, path string, sink Sink) {
 		return
 	}
 	b, err := certificate.ReadFile(path)
-	if err != nil && errors.Is(err, certificate.ErrNoCertificate) && (b == nil || len(b.Certificates) == 0) && parsesAsKubeconfig(path) {
+	if errors.Is(err, certificate.ErrNoCertificate) && parsesAsKubeconfig(path) {
 		// The quick look at the head missed it: a JSON kubeconfig, or one
 		// whose embedded CAs push contexts: and kind: past the head.
 		readKubeconfigFile(source, path, sink)
