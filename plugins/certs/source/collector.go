@@ -27,8 +27,9 @@ type Collector struct {
 	mu      sync.Mutex
 	certs   []api.Certificate
 	byPrint map[string]int
-	// issuers holds who issued each certificate, by fingerprint: what the
-	// report's fields do not carry, to tell whether a served certificate and
+	// issuers holds who issued each certificate of the sources that
+	// servedDiffersFromDisk compares, by fingerprint: what the report's
+	// fields do not carry, to tell whether a served certificate and
 	// apiserver.crt come from the same CA.
 	issuers map[string]issuer
 	errors  []api.ReportError
@@ -60,7 +61,7 @@ func (c *Collector) Found(source string, f Found) {
 	d.SignerName, d.Requestor = f.SignerName, f.Requestor
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if f.Cert != nil {
+	if f.Cert != nil && comparedServedVsDisk(source) {
 		c.issuers[d.SHA256Fingerprint] = issuerOf(f.Cert)
 	}
 	if c.dedup && d.SHA256Fingerprint != "" {
@@ -222,7 +223,7 @@ func servedDiffersFromDisk(certs []api.Certificate, issuers map[string]issuer) [
 	var notes []string
 	for i := range certs {
 		disk := &certs[i]
-		if disk.Source != "pki-dir" || disk.Name != "apiserver" {
+		if disk.Source != pkiDirSource || disk.Name != "apiserver" {
 			continue
 		}
 		diskIssuer, ok := issuers[disk.SHA256Fingerprint]
@@ -234,7 +235,7 @@ func servedDiffersFromDisk(certs []api.Certificate, issuers map[string]issuer) [
 			if served.Chain == nil || served.Chain.Position != 0 || served.SHA256Fingerprint == disk.SHA256Fingerprint {
 				continue
 			}
-			if served.Source != "apiserver" && served.Source != "endpoint" {
+			if served.Source != apiServerSource && served.Source != endpointSource {
 				continue
 			}
 			if got, ok := issuers[served.SHA256Fingerprint]; !ok || got != diskIssuer || served.Subject != disk.Subject || !sharesName(served, disk) {
@@ -253,6 +254,13 @@ func servedDiffersFromDisk(certs []api.Certificate, issuers map[string]issuer) [
 		}
 	}
 	return notes
+}
+
+// comparedServedVsDisk reports whether servedDiffersFromDisk looks at the
+// certificates of source: apiserver.crt of a PKI directory, and what the
+// apiserver and endpoint sources were served (none other pays for it).
+func comparedServedVsDisk(source string) bool {
+	return source == pkiDirSource || source == apiServerSource || source == endpointSource
 }
 
 func rfc3339(t metav1.Time) string { return t.UTC().Format(time.RFC3339) }

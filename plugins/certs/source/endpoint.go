@@ -21,8 +21,11 @@ type Endpoint struct {
 	Roots *x509.CertPool
 }
 
+// endpointSource is the Endpoint source's name.
+const endpointSource = "endpoint"
+
 // Name implements Source.
-func (e *Endpoint) Name() string { return "endpoint" }
+func (e *Endpoint) Name() string { return endpointSource }
 
 // Collect implements Source.
 func (e *Endpoint) Collect(ctx context.Context, sink Sink) {

@@ -93,8 +93,11 @@ type APIServer struct {
 	CAReported bool
 }
 
+// apiServerSource is the APIServer source's name.
+const apiServerSource = "apiserver"
+
 // Name implements Source.
-func (a *APIServer) Name() string { return "apiserver" }
+func (a *APIServer) Name() string { return apiServerSource }
 
 // Collect implements Source.
 func (a *APIServer) Collect(ctx context.Context, sink Sink) {
