@@ -3,6 +3,8 @@ package rotate
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"regexp"
 	"sort"
 	"strings"
@@ -15,7 +17,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
@@ -47,15 +48,30 @@ var csrLong = templates.LongDesc(`
 	kube-controller-manager signs kubelet serving certificates
 	(kubernetes.io/kubelet-serving) once someone approves the CSR, and approving
 	by the Common Name alone lets anyone holding a kubelet's credentials get a
-	serving certificate for any name. These commands approve a CSR only when the
-	node that asks is the node it names, and every IP and DNS name it asks for is
-	one of that Node's own addresses (status.addresses), its usages, key and
-	duration are sound, and it is still pending. Kubelet client certificates
-	(kubernetes.io/kube-apiserver-client-kubelet) are checked too; other signers
-	are left alone (verdict skip) unless approved by name with --force.
+	serving certificate for any name. A kubelet also writes its own Node's
+	status.addresses, so those are the node's claim, not proof: a SAN must be
+	among them, and must also pass rules no node can change.
 
-	Checks, each named in the output: signer, request, requestor, subject, node,
-	ip-sans, dns-sans, sans, usages, key, duration, condition.`)
+	Always refused: wildcards; kubernetes, kubernetes.default..., names under
+	.svc or in --cluster-domain; IPs in the Service ranges (the cluster's
+	ServiceCIDRs, the kubernetes Service's ClusterIP, --service-cidr) or of the
+	API server (the kubernetes EndpointSlice); loopback, unspecified, link-local,
+	multicast and broadcast IPs; a name or IP another Node also lists. Policy:
+	IP SANs must lie inside a --node-cidr (without one they are refused, unless
+	--trust-node-addresses, the weak mode that takes the Node's word); DNS SANs
+	must be the node's name or under it (<node-name>....) and match --allow-dns
+	when given; --resolve-dns also looks them up. Each refused SAN is named with
+	the rule that refused it.
+
+	Kubelet client certificates (kubernetes.io/kube-apiserver-client-kubelet) are
+	approved only when the API server authorizes the requestor, as
+	kube-controller-manager does (a SubjectAccessReview for create on
+	certificatesigningrequests/selfnodeclient or /nodeclient). Other signers are
+	left alone (verdict skip) unless approved by name with --force.
+
+	Checks, each named in the output: signer, request, requestor, authorization
+	(client certificates), subject, node, ip-sans, dns-sans, sans, usages, key,
+	duration, condition.`)
 
 // NewCmdCSR is the kubectl rotate csr command group.
 func NewCmdCSR(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Command {
@@ -67,8 +83,9 @@ func NewCmdCSR(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Com
 			# The pending CSRs and what kubecerts makes of them
 			kubectl rotate csr list
 
-			# Approve every pending kubelet serving CSR that passes the checks
-			kubectl rotate csr approve --all-pending
+			# Approve every pending kubelet serving CSR that passes the checks,
+			# IP SANs only from the nodes' subnet
+			kubectl rotate csr approve --all-pending --node-cidr 10.240.0.0/16
 
 			# Approve them continuously, in the cluster, with leader election
 			kubectl rotate csr watch --print-manifests -n kube-system | kubectl apply -f -`),
@@ -89,37 +106,120 @@ func NewCmdCSR(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Com
 	return cmd
 }
 
-// csrReviewFlags are the flags that tune the checks: list, approve and watch
-// share them.
+// csrReviewFlags are the flags that tune the checks: list, approve, deny
+// and watch share them.
 type csrReviewFlags struct {
-	MaxDuration time.Duration
-	AllowDNS    string
-	allowDNS    *regexp.Regexp
+	MaxDuration        time.Duration
+	AllowDNS           string
+	NodeCIDRs          []string
+	TrustNodeAddresses bool
+	ServiceCIDRs       []string
+	ClusterDomain      string
+	ResolveDNS         bool
+
+	allowDNS     *regexp.Regexp
+	nodeCIDRs    []netip.Prefix
+	serviceCIDRs []netip.Prefix
 }
 
-func newCSRReviewFlags() csrReviewFlags { return csrReviewFlags{MaxDuration: csrDefaultMaxDuration} }
+func newCSRReviewFlags() csrReviewFlags {
+	return csrReviewFlags{MaxDuration: csrDefaultMaxDuration, ClusterDomain: csrcheck.DefaultClusterDomain}
+}
+
+// csrResolveTimeout bounds each DNS lookup of --resolve-dns.
+const csrResolveTimeout = 5 * time.Second
 
 func (r *csrReviewFlags) AddFlags(fl *pflag.FlagSet) {
 	fl.Var(duration.NewValue(&r.MaxDuration), "max-duration", "The longest spec.expirationSeconds approved (0: no limit). CSRs that do not set it get the signer's default.")
-	fl.StringVar(&r.AllowDNS, "allow-dns", "", "Also accept DNS SANs that this regular expression matches in full though they are not among the Node's names. Weaker: the Node no longer vouches for those names.")
+	fl.StringSliceVar(&r.NodeCIDRs, "node-cidr", nil, "A range node IPs come from (repeatable or comma-separated): every IP SAN of a serving CSR must lie inside one. Without it IP SANs are refused, unless --trust-node-addresses.")
+	fl.BoolVar(&r.TrustNodeAddresses, "trust-node-addresses", false, "Without --node-cidr, accept IP SANs that are among the Node's own InternalIP/ExternalIP addresses. The weak mode: a kubelet writes its own Node's addresses, so this takes the node's word for them.")
+	fl.StringVar(&r.AllowDNS, "allow-dns", "", "A regular expression every DNS SAN must also match in full (lower case, no trailing dot). It narrows what is approved: a DNS SAN must still be the node's name or under it (<node-name>.…) and among the Node's names.")
+	fl.StringSliceVar(&r.ServiceCIDRs, "service-cidr", nil, "A Service IP range, refused in IP SANs (repeatable or comma-separated). The ranges the cluster's ServiceCIDR objects list, and the kubernetes Service's ClusterIP, are refused anyway; give this for a cluster that serves no ServiceCIDRs.")
+	fl.StringVar(&r.ClusterDomain, "cluster-domain", r.ClusterDomain, "The cluster's DNS domain: DNS SANs in it are refused, as are kubernetes, kubernetes.default… and names under .svc.")
+	fl.BoolVar(&r.ResolveDNS, "resolve-dns", false, "Also look every DNS SAN up: it must resolve, and only to IP SANs of the same CSR.")
 }
 
-// Validate compiles --allow-dns.
+// Validate compiles --allow-dns and parses the CIDRs and --cluster-domain.
 func (r *csrReviewFlags) Validate(cmd *cobra.Command) error {
-	if r.AllowDNS == "" {
-		r.allowDNS = nil
-		return nil
+	r.allowDNS = nil
+	if r.AllowDNS != "" {
+		re, err := regexp.Compile(r.AllowDNS)
+		if err != nil {
+			return cli.UsageErrorf(cmd, "--allow-dns %q: %v", r.AllowDNS, err)
+		}
+		r.allowDNS = re
 	}
-	re, err := regexp.Compile(r.AllowDNS)
-	if err != nil {
-		return cli.UsageErrorf(cmd, "--allow-dns %q: %v", r.AllowDNS, err)
+	var err error
+	if r.nodeCIDRs, err = parseCIDRs(cmd, "--node-cidr", r.NodeCIDRs); err != nil {
+		return err
 	}
-	r.allowDNS = re
+	if r.serviceCIDRs, err = parseCIDRs(cmd, "--service-cidr", r.ServiceCIDRs); err != nil {
+		return err
+	}
+	domain := strings.TrimSuffix(r.ClusterDomain, ".")
+	if errs := validation.IsDNS1123Subdomain(domain); len(errs) > 0 {
+		return cli.UsageErrorf(cmd, "--cluster-domain %q: not a DNS domain: %s", r.ClusterDomain, strings.Join(errs, "; "))
+	}
+	if r.TrustNodeAddresses && len(r.nodeCIDRs) > 0 {
+		return cli.UsageErrorf(cmd, "--trust-node-addresses with --node-cidr: give one (--node-cidr is the safe one)")
+	}
 	return nil
 }
 
-func (r *csrReviewFlags) options() csrcheck.Options {
-	return csrcheck.Options{MaxDuration: r.MaxDuration, AllowDNS: r.allowDNS}
+// parseCIDRs parses CIDRs (an IPv4-mapped IPv6 range as IPv4), masked.
+func parseCIDRs(cmd *cobra.Command, flag string, values []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range values {
+		p, err := netip.ParsePrefix(strings.TrimSpace(v))
+		if err != nil {
+			return nil, cli.UsageErrorf(cmd, "%s %q: not a CIDR (e.g. 10.0.0.0/16 or fd00::/64)", flag, v)
+		}
+		if p.Addr().Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+func (r *csrReviewFlags) options(ctx context.Context) csrcheck.Options {
+	o := csrcheck.Options{
+		MaxDuration:        r.MaxDuration,
+		AllowDNS:           r.allowDNS,
+		ClusterDomain:      r.ClusterDomain,
+		NodeCIDRs:          r.nodeCIDRs,
+		TrustNodeAddresses: r.TrustNodeAddresses,
+	}
+	if r.ResolveDNS {
+		o.Resolve = func(name string) ([]netip.Addr, error) {
+			ctx, cancel := context.WithTimeout(ctx, csrResolveTimeout)
+			defer cancel()
+			return net.DefaultResolver.LookupNetIP(ctx, "ip", name)
+		}
+	}
+	return o
+}
+
+// cluster is the csrcheck.Cluster of the one-shot commands: Nodes listed
+// once, the Service facts read once.
+func (r *csrReviewFlags) cluster(ctx context.Context, client kubernetes.Interface, facts *factsCache) *csrCluster {
+	if facts == nil {
+		facts = newFactsCache(r.serviceCIDRs, 0)
+	}
+	return &csrCluster{ctx: ctx, client: client, nodes: newListedNodes(client), facts: facts}
+}
+
+// fallbackNote warns, once the facts were read, when the cluster serves no
+// ServiceCIDRs and --service-cidr was not given: only the kubernetes
+// Service's ClusterIP is then known to be a Service IP.
+func (r *csrReviewFlags) fallbackNote(c *csrCluster) string {
+	c.facts.mu.Lock()
+	f := c.facts.f
+	c.facts.mu.Unlock()
+	if f == nil || !f.fallback || len(r.serviceCIDRs) > 0 {
+		return ""
+	}
+	return "note: the cluster serves no ServiceCIDRs: of the Service IPs only the kubernetes Service's ClusterIP is refused; give --service-cidr"
 }
 
 // validateSigners checks that each --signer is a signer name as the API
@@ -172,75 +272,6 @@ func csrClient(f cmdutil.Factory) (kubernetes.Interface, error) {
 		cfg.QPS, cfg.Burst = 100, 200
 	}
 	return kubernetes.NewForConfig(cfg)
-}
-
-var csrNodesResource = schema.GroupResource{Resource: "nodes"}
-
-// nodeLookup looks up Nodes through the API, each name once: one list when
-// many nodes are wanted, a get per name otherwise.
-type nodeLookup struct {
-	ctx    context.Context
-	client kubernetes.Interface
-	nodes  map[string]*corev1.Node
-	errs   map[string]error
-	listed bool
-}
-
-// csrNodeListThreshold is the number of distinct nodes above which one list of all
-// Nodes is cheaper than a get each.
-const csrNodeListThreshold = 10
-
-func newNodeLookup(ctx context.Context, client kubernetes.Interface, csrs []certificatesv1.CertificateSigningRequest) *nodeLookup {
-	l := &nodeLookup{ctx: ctx, client: client, nodes: map[string]*corev1.Node{}, errs: map[string]error{}}
-	names := map[string]bool{}
-	for i := range csrs {
-		if n, ok := csrcheck.NodeName(csrs[i].Spec.Username); ok && csrs[i].Spec.SignerName == csrcheck.KubeletServing {
-			names[n] = true
-		}
-	}
-	if len(names) > csrNodeListThreshold {
-		l.listAll()
-	}
-	return l
-}
-
-func (l *nodeLookup) listAll() {
-	opts := metav1.ListOptions{Limit: 500}
-	nodes := map[string]*corev1.Node{}
-	for {
-		list, err := l.client.CoreV1().Nodes().List(l.ctx, opts)
-		if err != nil {
-			return // fall back to a get per name
-		}
-		for i := range list.Items {
-			nodes[list.Items[i].Name] = &list.Items[i]
-		}
-		if list.Continue == "" {
-			break
-		}
-		opts.Continue = list.Continue
-	}
-	l.nodes, l.listed = nodes, true
-}
-
-// Lookup is a csrcheck.NodeLookup.
-func (l *nodeLookup) Lookup(name string) (*corev1.Node, error) {
-	if n, ok := l.nodes[name]; ok {
-		return n, nil
-	}
-	if err, ok := l.errs[name]; ok {
-		return nil, err
-	}
-	if l.listed {
-		return nil, apierrors.NewNotFound(csrNodesResource, name)
-	}
-	n, err := l.client.CoreV1().Nodes().Get(l.ctx, name, metav1.GetOptions{})
-	if err != nil {
-		l.errs[name] = err
-		return nil, err
-	}
-	l.nodes[name] = n
-	return n, nil
 }
 
 // listCSRs lists the CSRs of the given signers (all when none), page by page;
@@ -296,6 +327,7 @@ func toReview(csr *certificatesv1.CertificateSigningRequest, r *csrcheck.Result)
 		Verdict:                  r.Verdict,
 		Reason:                   r.Reason,
 		Checks:                   r.Checks,
+		RefusedSANs:              r.Refused,
 	}
 	for _, u := range csr.Spec.Usages {
 		out.Usages = append(out.Usages, string(u))
@@ -324,7 +356,7 @@ func approvalMessage(by string, r *csrcheck.Result) string {
 			sans = append(sans, ip.String())
 		}
 		if len(sans) > 0 && r.NodeName != "" {
-			what = append(what, fmt.Sprintf("SANs %s are Node %s's own addresses", strings.Join(sans, ", "), r.NodeName))
+			what = append(what, fmt.Sprintf("SANs %s are Node %s's own addresses and pass every SAN rule", strings.Join(sans, ", "), r.NodeName))
 		}
 		what = append(what, "subject "+req.Subject.String(), "key "+r.KeyAlgorithm)
 	}

@@ -193,13 +193,13 @@ func (o *CSRApproveOptions) Run(cmd *cobra.Command) error {
 		}
 	}
 
-	nodes := newNodeLookup(ctx, o.Client, csrs)
-	// Review all first (the node lookup is not safe for concurrent use),
-	// then write in parallel.
+	facts := newFactsCache(o.Review.serviceCIDRs, 0)
+	cluster := o.Review.cluster(ctx, o.Client, facts)
+	// Review all first, then write in parallel.
 	items := make([]api.CSRReview, len(csrs))
 	results := make([]csrcheck.Result, len(csrs))
 	for i := range csrs {
-		results[i] = csrcheck.Review(&csrs[i], nodes.Lookup, o.Review.options())
+		results[i] = csrcheck.Review(&csrs[i], cluster, o.Review.options(ctx))
 	}
 	var wg sync.WaitGroup
 	work := make(chan int)
@@ -219,6 +219,9 @@ func (o *CSRApproveOptions) Run(cmd *cobra.Command) error {
 	list := &api.CSRReviewList{GeneratedAt: metav1.NewTime(o.now()), Items: append(items, missing...)}
 	if err := o.printer.PrintObj(list, o.Out); err != nil {
 		return err
+	}
+	if note := o.Review.fallbackNote(cluster); note != "" {
+		fmt.Fprintln(o.ErrOut, note)
 	}
 	if o.AllPending && len(list.Items) == 0 && !o.PrintFlags.Machine() {
 		fmt.Fprintf(o.ErrOut, "note: no pending CSRs of %s\n", strings.Join(o.Signers, ", "))
@@ -301,9 +304,9 @@ func (o *CSRApproveOptions) process(ctx context.Context, csr *certificatesv1.Cer
 	first := true
 	final, wrote, err := updateApproval(ctx, o.Client, csr, func(c *certificatesv1.CertificateSigningRequest) *certificatesv1.CertificateSigningRequestCondition {
 		if !first {
-			// Read again after a conflict: check again. A fresh Node
-			// lookup, as the Node may have changed too.
-			r = csrcheck.Review(c, newNodeLookup(ctx, o.Client, nil).Lookup, o.Review.options())
+			// Read again after a conflict: check again. Nodes read
+			// afresh, as they may have changed too.
+			r = csrcheck.Review(c, o.Review.cluster(ctx, o.Client, nil), o.Review.options(ctx))
 		}
 		first = false
 		return decide(c, &r)

@@ -56,6 +56,15 @@ func TestCSRBadFlags(t *testing.T) {
 		{[]string{"watch", "--print-manifests", "--lease-name", "Bad Name"}, `--lease-name "Bad Name"`},
 		{[]string{"watch", "--print-manifests", "--lease-name", strings.Repeat("a", 64)}, `--lease-name "aaaa`},
 		{[]string{"watch", "--leader-elect", "--lease-namespace", "ns", "--retry-period", "0"}, "--retry-period (0s) must be longer than 0"},
+		{[]string{"list", "--node-cidr", "10.0.0.0"}, `--node-cidr "10.0.0.0": not a CIDR`},
+		{[]string{"approve", "--all-pending", "--node-cidr", "10.0.0.0/24,bogus"}, `--node-cidr "bogus": not a CIDR`},
+		{[]string{"approve", "--all-pending", "--node-cidr", "10.0.0.0/33"}, `--node-cidr "10.0.0.0/33"`},
+		{[]string{"watch", "--service-cidr", "fd00::/129"}, `--service-cidr "fd00::/129"`},
+		{[]string{"deny", "x", "--service-cidr", "10.96.0.0/12%eth0"}, `--service-cidr "10.96.0.0/12%eth0"`},
+		{[]string{"list", "--cluster-domain", "Bad_Domain"}, `--cluster-domain "Bad_Domain": not a DNS domain`},
+		{[]string{"approve", "x", "--node-cidr", "10.0.0.0/24", "--trust-node-addresses"}, "--trust-node-addresses with --node-cidr"},
+		{[]string{"watch", "--allow-dns", "worker-(1"}, `--allow-dns "worker-(1"`},
+		{[]string{"watch", "--print-manifests", "--node-cidr", "x"}, `--node-cidr "x"`},
 	} {
 		client := fake.NewClientset()
 		code, out, errOut := runCSR(t, client, tt.args...)
@@ -95,20 +104,38 @@ func TestCSRWatchCheckAccess(t *testing.T) {
 		elect   bool
 		react   func(c *fake.Clientset)
 		wantErr string
+		signers []string
 	}{
-		{"allowed", false, func(*fake.Clientset) {}, ""},
-		{"allowed, leader election", true, func(*fake.Clientset) {}, ""},
+		{"ServiceCIDRs forbidden", false, func(c *fake.Clientset) {
+			c.PrependReactor("list", "servicecidrs", forbidden("servicecidrs"))
+		}, "listing servicecidrs: ", nil},
+		{"ServiceCIDRs not served: the fallback", false, func(c *fake.Clientset) {
+			c.PrependReactor("list", "servicecidrs", func(k8stesting.Action) (bool, runtime.Object, error) {
+				return true, nil, apierrors.NewNotFound(schema.GroupResource{Resource: "servicecidrs"}, "")
+			})
+		}, "", nil},
+		{"the kubernetes EndpointSlice forbidden", false, func(c *fake.Clientset) {
+			c.PrependReactor("get", "endpointslices", forbidden("endpointslices"))
+		}, "reading endpointslice default/kubernetes: ", nil},
+		{"SubjectAccessReviews forbidden, client signer", false, func(c *fake.Clientset) {
+			c.PrependReactor("create", "subjectaccessreviews", forbidden("subjectaccessreviews"))
+		}, "creating subjectaccessreviews (to authorize kubernetes.io/kube-apiserver-client-kubelet requestors): ", []string{csrcheck.KubeletServing, csrcheck.KubeletClient}},
+		{"SubjectAccessReviews forbidden, serving signer only", false, func(c *fake.Clientset) {
+			c.PrependReactor("create", "subjectaccessreviews", forbidden("subjectaccessreviews"))
+		}, "", nil},
+		{"allowed", false, func(*fake.Clientset) {}, "", nil},
+		{"allowed, leader election", true, func(*fake.Clientset) {}, "", nil},
 		{"CSRs forbidden", false, func(c *fake.Clientset) {
 			c.PrependReactor("list", "certificatesigningrequests", forbidden("certificatesigningrequests"))
-		}, "listing certificatesigningrequests: "},
+		}, "listing certificatesigningrequests: ", nil},
 		{"Nodes forbidden", false, func(c *fake.Clientset) {
 			c.PrependReactor("list", "nodes", forbidden("nodes"))
-		}, "listing nodes: "},
+		}, "listing nodes: ", nil},
 		{"API server unreachable", true, func(c *fake.Clientset) {
 			c.PrependReactor("*", "*", func(k8stesting.Action) (bool, runtime.Object, error) {
 				return true, nil, &apierrors.StatusError{ErrStatus: metav1.Status{Reason: metav1.StatusReasonServiceUnavailable, Code: 503}}
 			})
-		}, ""},
+		}, "", nil},
 		{"lease namespace missing", true, func(c *fake.Clientset) {
 			c.PrependReactor("create", "leases", func(a k8stesting.Action) (bool, runtime.Object, error) {
 				if dr := a.(k8stesting.CreateActionImpl).CreateOptions.DryRun; len(dr) != 1 {
@@ -116,16 +143,19 @@ func TestCSRWatchCheckAccess(t *testing.T) {
 				}
 				return true, nil, apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, "ns")
 			})
-		}, `--lease-namespace "ns": namespace not found`},
+		}, `--lease-namespace "ns": namespace not found`, nil},
 		{"lease forbidden", true, func(c *fake.Clientset) {
 			c.PrependReactor("get", "leases", forbidden("leases"))
-		}, `--lease-namespace "ns", --lease-name "approver": `},
+		}, `--lease-namespace "ns", --lease-name "approver": `, nil},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			client := fake.NewClientset()
 			tt.react(client)
 			o := NewCSRWatchOptions(genericiooptions.NewTestIOStreamsDiscard())
 			o.Client, o.LeaderElect, o.LeaseNamespace, o.LeaseName = client, tt.elect, "ns", "approver"
+			if tt.signers != nil {
+				o.Signers = tt.signers
+			}
 			err := o.checkAccess(t.Context())
 			switch {
 			case tt.wantErr == "" && err != nil:

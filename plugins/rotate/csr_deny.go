@@ -172,8 +172,9 @@ func (o *CSRDenyOptions) deny(ctx context.Context, name string) api.CSRReview {
 	var r csrcheck.Result
 	var action api.CSRAction
 	var refusal string
+	cluster := o.Review.cluster(ctx, o.Client, nil)
 	decide := func(c *certificatesv1.CertificateSigningRequest) *certificatesv1.CertificateSigningRequestCondition {
-		r = csrcheck.Review(c, newNodeLookup(ctx, o.Client, nil).Lookup, o.Review.options())
+		r = csrcheck.Review(c, cluster, o.Review.options(ctx))
 		switch r.Condition {
 		case csrcheck.ConditionDenied:
 			action = api.CSRActionAlready

@@ -151,14 +151,18 @@ func (o *CSRListOptions) Run(cmd *cobra.Command) error {
 		}
 		sortCSRs(csrs)
 	}
-	nodes := newNodeLookup(ctx, o.Client, csrs)
+	cluster := o.Review.cluster(ctx, o.Client, nil)
+	opts := o.Review.options(ctx)
 	list := &api.CSRReviewList{GeneratedAt: metav1.NewTime(o.now()), Items: []api.CSRReview{}}
 	for i := range csrs {
-		r := csrcheck.Review(&csrs[i], nodes.Lookup, o.Review.options())
+		r := csrcheck.Review(&csrs[i], cluster, opts)
 		list.Items = append(list.Items, toReview(&csrs[i], &r))
 	}
 	if err := o.printer.PrintObj(list, o.Out); err != nil {
 		return err
+	}
+	if note := o.Review.fallbackNote(cluster); note != "" {
+		fmt.Fprintln(o.ErrOut, note)
 	}
 	if len(list.Items) == 0 && len(errs) == 0 && !o.PrintFlags.Machine() {
 		what := "pending CSRs"

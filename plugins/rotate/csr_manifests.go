@@ -1,9 +1,14 @@
 package rotate
 
 import (
+	"slices"
+
 	appsv1 "k8s.io/api/apps/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -11,6 +16,7 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/utils/ptr"
 
+	"github.com/kubecerts/kubecerts/plugins/rotate/csrcheck"
 	"github.com/kubecerts/kubecerts/shared/duration"
 )
 
@@ -59,6 +65,21 @@ func (o *CSRWatchOptions) toManifestParams() csrManifestParams {
 	if o.Review.AllowDNS != "" {
 		p.Args = append(p.Args, "--allow-dns="+o.Review.AllowDNS)
 	}
+	for _, c := range o.Review.nodeCIDRs {
+		p.Args = append(p.Args, "--node-cidr="+c.String())
+	}
+	if o.Review.TrustNodeAddresses {
+		p.Args = append(p.Args, "--trust-node-addresses")
+	}
+	for _, c := range o.Review.serviceCIDRs {
+		p.Args = append(p.Args, "--service-cidr="+c.String())
+	}
+	if changed("cluster-domain") {
+		p.Args = append(p.Args, "--cluster-domain="+o.Review.ClusterDomain)
+	}
+	if o.Review.ResolveDNS {
+		p.Args = append(p.Args, "--resolve-dns")
+	}
 	if changed("resync") {
 		p.Args = append(p.Args, "--resync="+duration.Format(o.Resync))
 	}
@@ -73,9 +94,11 @@ func (o *CSRWatchOptions) toManifestParams() csrManifestParams {
 	return p
 }
 
-// approverManifests are a ServiceAccount; a ClusterRole that may read CSRs
-// and Nodes and approve CSRs of the given signers, and nothing else; a Role
-// on Leases in the namespace (create, and get and update of its own); the
+// approverManifests are a ServiceAccount; a ClusterRole that may read CSRs,
+// Nodes and ServiceCIDRs, approve CSRs of the given signers and (for the
+// client signer) create SubjectAccessReviews, and nothing else; a Role on
+// Leases in the namespace (create, and get and update of its own); a Role in
+// default that may get the kubernetes Service and EndpointSlice; the
 // bindings; and a Deployment of 2 replicas that elect a leader.
 func approverManifests(p csrManifestParams) []runtime.Object {
 	labels := map[string]string{
@@ -104,7 +127,12 @@ func approverManifests(p csrManifestParams) []runtime.Object {
 			{APIGroups: []string{"certificates.k8s.io"}, Resources: []string{"certificatesigningrequests/approval"}, Verbs: []string{"update"}},
 			{APIGroups: []string{"certificates.k8s.io"}, Resources: []string{"signers"}, ResourceNames: p.Signers, Verbs: []string{"approve"}},
 			{APIGroups: []string{""}, Resources: []string{"nodes"}, Verbs: []string{"get", "list", "watch"}},
+			{APIGroups: []string{networkingv1.GroupName}, Resources: []string{"servicecidrs"}, Verbs: []string{"list"}},
 		},
+	}
+	if slices.Contains(p.Signers, csrcheck.KubeletClient) {
+		clusterRole.Rules = append(clusterRole.Rules, rbacv1.PolicyRule{
+			APIGroups: []string{authorizationv1.GroupName}, Resources: []string{"subjectaccessreviews"}, Verbs: []string{"create"}})
 	}
 	clusterRoleBinding := &rbacv1.ClusterRoleBinding{
 		TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "ClusterRoleBinding"},
@@ -183,5 +211,22 @@ func approverManifests(p csrManifestParams) []runtime.Object {
 			},
 		},
 	}
-	return []runtime.Object{sa, clusterRole, clusterRoleBinding, role, roleBinding, deployment}
+	// The API server's own Service and EndpointSlice, in default: the
+	// Service ranges' fallback and the API server's addresses.
+	factsMeta := metav1.ObjectMeta{Name: p.Name + "-apiserver", Namespace: apiServerNamespace, Labels: labels}
+	factsRole := &rbacv1.Role{
+		TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "Role"},
+		ObjectMeta: factsMeta,
+		Rules: []rbacv1.PolicyRule{
+			{APIGroups: []string{""}, Resources: []string{"services"}, ResourceNames: []string{apiServerService}, Verbs: []string{"get"}},
+			{APIGroups: []string{discoveryv1.GroupName}, Resources: []string{"endpointslices"}, ResourceNames: []string{apiServerService}, Verbs: []string{"get"}},
+		},
+	}
+	factsBinding := &rbacv1.RoleBinding{
+		TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
+		ObjectMeta: factsMeta,
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: factsMeta.Name},
+		Subjects:   subject,
+	}
+	return []runtime.Object{sa, clusterRole, clusterRoleBinding, role, roleBinding, factsRole, factsBinding, deployment}
 }

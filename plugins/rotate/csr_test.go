@@ -12,14 +12,18 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/spf13/cobra"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -129,14 +133,52 @@ func csrFixture(t testing.TB) []runtime.Object {
 	issued.condition, issued.issued = certificatesv1.CertificateApproved, true
 	return []runtime.Object{
 		csrTestNode("worker-1", "10.0.0.11"), csrTestNode("worker-2", "10.0.0.12"),
+		// What the API server writes: the Service range, the kubernetes
+		// Service and its EndpointSlice (the API server at 10.0.0.2).
+		&networkingv1.ServiceCIDR{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes"}, Spec: networkingv1.ServiceCIDRSpec{CIDRs: []string{"10.96.0.0/12"}}},
+		&corev1.Service{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: "default"}, Spec: corev1.ServiceSpec{ClusterIP: "10.96.0.1", ClusterIPs: []string{"10.96.0.1"}}},
+		&discoveryv1.EndpointSlice{ObjectMeta: metav1.ObjectMeta{Name: "kubernetes", Namespace: "default"}, AddressType: discoveryv1.AddressTypeIPv4,
+			Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"10.0.0.2"}}}},
 		makeCSR(t, csrServing("csr-valid", "worker-1", "10.0.0.11", 10*time.Minute)),
 		makeCSR(t, wrongIP), makeCSR(t, weak), makeCSR(t, other), makeCSR(t, client), makeCSR(t, issued),
 	}
 }
 
+// csrAuthorized are the "user|subresource" pairs csrClientset's
+// SubjectAccessReviews allow: the fixture's bootstrap token and the nodes
+// renewing their own client certificates.
+var csrAuthorized = map[string]bool{
+	"system:bootstrap:abcdef|nodeclient":  true,
+	"system:node:worker-1|selfnodeclient": true,
+	"system:node:worker-2|selfnodeclient": true,
+}
+
+// csrClientset is a fake clientset of objs that answers SubjectAccessReviews
+// from csrAuthorized (the fake's tracker cannot store them).
+func csrClientset(objs ...runtime.Object) *fake.Clientset {
+	client := fake.NewClientset(objs...)
+	client.PrependReactor("create", "subjectaccessreviews", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		sar := a.(k8stesting.CreateAction).GetObject().(*authorizationv1.SubjectAccessReview).DeepCopy()
+		ra := sar.Spec.ResourceAttributes
+		sar.Status.Allowed = ra != nil && ra.Verb == "create" && ra.Resource == "certificatesigningrequests" &&
+			csrAuthorized[sar.Spec.User+"|"+ra.Subresource]
+		return true, sar, nil
+	})
+	return client
+}
+
+// csrNodeCIDR is the fixture's node network, which runCSR gives as
+// --node-cidr unless the arguments set a policy for IP SANs.
+const csrNodeCIDR = "10.0.0.0/24"
+
 // run runs a csr subcommand on the fake clientset.
 func runCSR(t *testing.T, client *fake.Clientset, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	if !slices.ContainsFunc(args, func(a string) bool {
+		return strings.HasPrefix(a, "--node-cidr") || strings.HasPrefix(a, "--trust-node-addresses")
+	}) && args[0] != "deny" {
+		args = append(args, "--node-cidr="+csrNodeCIDR)
+	}
 	tf := cmdtesting.NewTestFactory()
 	defer tf.Cleanup()
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
@@ -173,7 +215,7 @@ func runCSR(t *testing.T, client *fake.Clientset, args ...string) (code int, std
 }
 
 func TestCSRListGolden(t *testing.T) {
-	client := fake.NewClientset(csrFixture(t)...)
+	client := csrClientset(csrFixture(t)...)
 	for _, tt := range []struct {
 		golden string
 		args   []string
@@ -238,7 +280,7 @@ func csrApprovalUpdates(client *fake.Clientset) []k8stesting.UpdateAction {
 }
 
 func TestCSRListChecksInJSON(t *testing.T) {
-	client := fake.NewClientset(csrFixture(t)...)
+	client := csrClientset(csrFixture(t)...)
 	_, out, _ := runCSR(t, client, "list", "-o", "json")
 	l := decodeCSRList(t, out)
 	if len(l.Items) != 5 {
@@ -262,8 +304,80 @@ func TestCSRListChecksInJSON(t *testing.T) {
 	}
 }
 
+// TestCSRListAPICalls pins what list reads: the CSRs, every Node once (the
+// other Nodes' claims), the Service ranges and the API server's addresses
+// once, a SubjectAccessReview for the client CSR; and that it writes nothing.
+func TestCSRListAPICalls(t *testing.T) {
+	client := csrClientset(csrFixture(t)...)
+	if code, _, errOut := runCSR(t, client, "list"); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got []string
+	for _, a := range client.Actions() {
+		call := a.GetVerb() + " " + a.GetResource().Resource
+		if g, ok := a.(k8stesting.GetAction); ok {
+			call += " " + a.GetNamespace() + "/" + g.GetName()
+		}
+		got = append(got, call)
+	}
+	want := []string{
+		"list certificatesigningrequests",
+		"list nodes",
+		"list servicecidrs",
+		"get services default/kubernetes",
+		"get endpointslices default/kubernetes",
+		"create subjectaccessreviews",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("API calls:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestCSRApproveRefusesNodeClaims: a Node that lists the kubernetes
+// Service's ClusterIP, the API server's address, loopback and a cluster
+// Service name in its own status gets none of them approved, even with
+// --trust-node-addresses; each is named with its rule, and nothing is written.
+func TestCSRApproveRefusesNodeClaims(t *testing.T) {
+	objs := csrFixture(t)
+	evil := csrTestNode("worker-1", "10.0.0.11")
+	evil.Status.Addresses = append(evil.Status.Addresses,
+		corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "10.96.0.1"},
+		corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "10.0.0.2"},
+		corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "127.0.0.1"},
+		corev1.NodeAddress{Type: corev1.NodeInternalDNS, Address: "kubernetes.default.svc"})
+	objs[0] = evil
+	attack := csrServing("csr-attack", "worker-1", "10.96.0.1", time.Minute)
+	attack.ips = append(attack.ips, "10.0.0.2", "127.0.0.1")
+	attack.dns = append(attack.dns, "kubernetes.default.svc")
+	objs = append(objs, makeCSR(t, attack))
+	for _, policy := range []string{"--node-cidr=10.0.0.0/8", "--trust-node-addresses"} {
+		client := csrClientset(objs...)
+		code, out, errOut := runCSR(t, client, "approve", "csr-attack", policy, "-o", "json")
+		if code != 1 {
+			t.Errorf("%s: exit %d, want 1: %s", policy, code, errOut)
+		}
+		it := csrItem(t, decodeCSRList(t, out), "csr-attack")
+		rules := map[string][]string{}
+		for _, r := range it.RefusedSANs {
+			rules[r.SAN] = append(rules[r.SAN], r.Rule)
+		}
+		for san, rule := range map[string]string{"10.96.0.1": csrcheck.RuleServiceRange, "10.0.0.2": csrcheck.RuleAPIServer,
+			"127.0.0.1": csrcheck.RuleSpecialAddress, "kubernetes.default.svc": csrcheck.RuleClusterService} {
+			if !slices.Contains(rules[san], rule) {
+				t.Errorf("%s: %s refused by %v, want %s", policy, san, rules[san], rule)
+			}
+		}
+		if _, ok := rules["10.0.0.11"]; ok {
+			t.Errorf("%s: the node's own IP refused: %v", policy, rules["10.0.0.11"])
+		}
+		if it.Action != api.CSRActionLeftPending || len(csrApprovalUpdates(client)) != 0 {
+			t.Errorf("%s: action %s, %d writes", policy, it.Action, len(csrApprovalUpdates(client)))
+		}
+	}
+}
+
 func TestCSRApproveNamed(t *testing.T) {
-	client := fake.NewClientset(csrFixture(t)...)
+	client := csrClientset(csrFixture(t)...)
 	code, out, errOut := runCSR(t, client, "approve", "csr-valid", "-o", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -279,7 +393,7 @@ func TestCSRApproveNamed(t *testing.T) {
 	if c.Type != certificatesv1.CertificateApproved || c.Reason != ReasonApproved || c.Status != corev1.ConditionTrue {
 		t.Errorf("condition = %+v", c)
 	}
-	for _, want := range []string{"kubectl rotate csr approve", "ip-sans", "dns-sans", "Node worker-1's own addresses", "worker-1, 10.0.0.11", "ECDSA-P-256"} {
+	for _, want := range []string{"kubectl rotate csr approve", "ip-sans", "dns-sans", "Node worker-1's own addresses and pass every SAN rule", "worker-1, 10.0.0.11", "ECDSA-P-256"} {
 		if !strings.Contains(c.Message, want) {
 			t.Errorf("message %q lacks %q", c.Message, want)
 		}
@@ -287,12 +401,12 @@ func TestCSRApproveNamed(t *testing.T) {
 }
 
 func TestCSRApproveRefusesInvalid(t *testing.T) {
-	client := fake.NewClientset(csrFixture(t)...)
+	client := csrClientset(csrFixture(t)...)
 	code, out, errOut := runCSR(t, client, "approve", "csr-wrong-ip", "csr-weak-key", "csr-valid")
 	if code != 1 {
 		t.Errorf("exit %d, want 1: a named CSR was not approved", code)
 	}
-	for _, want := range []string{"2 of 3 CSRs not approved", "csr-wrong-ip (left-pending: ip-sans: 10.0.0.12", "csr-weak-key (left-pending: key: RSA-1024"} {
+	for _, want := range []string{"2 of 3 CSRs not approved", "csr-wrong-ip (left-pending: ip-sans: refused 10.0.0.12: other-node", "csr-weak-key (left-pending: key: RSA-1024"} {
 		if !strings.Contains(errOut, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, errOut)
 		}
@@ -311,7 +425,7 @@ func TestCSRApproveRefusesInvalid(t *testing.T) {
 }
 
 func TestCSRApproveDenyInvalid(t *testing.T) {
-	client := fake.NewClientset(csrFixture(t)...)
+	client := csrClientset(csrFixture(t)...)
 	code, out, _ := runCSR(t, client, "approve", "--all-pending", "--deny-invalid", "-o", "json")
 	if code != 0 {
 		t.Errorf("exit %d", code)
@@ -322,7 +436,7 @@ func TestCSRApproveDenyInvalid(t *testing.T) {
 	}
 	c := getCSR(t, client, "csr-wrong-ip")
 	if csrcheck.Condition(c) != csrcheck.ConditionDenied || c.Status.Conditions[0].Reason != ReasonDenied ||
-		!strings.Contains(c.Status.Conditions[0].Message, "ip-sans: 10.0.0.12") {
+		!strings.Contains(c.Status.Conditions[0].Message, "ip-sans: refused 10.0.0.12: other-node") {
 		t.Errorf("csr-wrong-ip conditions %+v", c.Status.Conditions)
 	}
 	// --all-pending takes only kubelet-serving CSRs by default.
@@ -334,7 +448,7 @@ func TestCSRApproveDenyInvalid(t *testing.T) {
 }
 
 func TestCSRApproveAllPending(t *testing.T) {
-	client := fake.NewClientset(csrFixture(t)...)
+	client := csrClientset(csrFixture(t)...)
 	code, out, errOut := runCSR(t, client, "approve", "--all-pending", "--signer", csrcheck.KubeletServing+","+csrcheck.KubeletClient, "-o", "json")
 	if code != 0 {
 		t.Fatalf("exit %d (CSRs failing checks under --all-pending are not errors): %s", code, errOut)
@@ -356,7 +470,7 @@ func TestCSRApproveAllPending(t *testing.T) {
 }
 
 func TestCSRApproveDryRun(t *testing.T) {
-	client := fake.NewClientset(csrFixture(t)...)
+	client := csrClientset(csrFixture(t)...)
 	code, out, _ := runCSR(t, client, "approve", "--all-pending", "--dry-run", "--deny-invalid", "-o", "json")
 	if code != 0 {
 		t.Errorf("exit %d", code)
@@ -372,7 +486,7 @@ func TestCSRApproveDryRun(t *testing.T) {
 		t.Errorf("--dry-run wrote %d times", n)
 	}
 
-	client = fake.NewClientset(csrFixture(t)...)
+	client = csrClientset(csrFixture(t)...)
 	if code, _, errOut := runCSR(t, client, "approve", "csr-valid", "--dry-run=server"); code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -383,7 +497,7 @@ func TestCSRApproveDryRun(t *testing.T) {
 }
 
 func TestCSRApproveForce(t *testing.T) {
-	client := fake.NewClientset(csrFixture(t)...)
+	client := csrClientset(csrFixture(t)...)
 	if code, _, errOut := runCSR(t, client, "approve", "csr-other-signer"); code != 1 || !strings.Contains(errOut, `signer \"example.com/my-signer\" is not checked`) && !strings.Contains(errOut, `signer "example.com/my-signer" is not checked`) {
 		t.Errorf("without --force: exit %d, %s", code, errOut)
 	}
@@ -405,7 +519,7 @@ func TestCSRApproveForce(t *testing.T) {
 }
 
 func TestCSRApproveNotFound(t *testing.T) {
-	client := fake.NewClientset(csrFixture(t)...)
+	client := csrClientset(csrFixture(t)...)
 	code, out, errOut := runCSR(t, client, "approve", "csr-valid", "csr-missing", "-o", "json")
 	if code != 1 || !strings.Contains(errOut, `certificatesigningrequest "csr-missing" not found`) {
 		t.Errorf("exit %d, stderr %s", code, errOut)
@@ -420,7 +534,7 @@ func TestCSRApproveNotFound(t *testing.T) {
 func TestCSRApproveConflict(t *testing.T) {
 	csrGR := schema.GroupResource{Group: "certificates.k8s.io", Resource: "certificatesigningrequests"}
 	t.Run("still valid: approved on the second try", func(t *testing.T) {
-		client := fake.NewClientset(csrFixture(t)...)
+		client := csrClientset(csrFixture(t)...)
 		conflicts := 1
 		client.PrependReactor("update", "certificatesigningrequests", func(a k8stesting.Action) (bool, runtime.Object, error) {
 			if a.GetSubresource() == "approval" && conflicts > 0 {
@@ -440,7 +554,7 @@ func TestCSRApproveConflict(t *testing.T) {
 		}
 	})
 	t.Run("denied meanwhile: not approved", func(t *testing.T) {
-		client := fake.NewClientset(csrFixture(t)...)
+		client := csrClientset(csrFixture(t)...)
 		conflicts := 1
 		client.PrependReactor("update", "certificatesigningrequests", func(a k8stesting.Action) (bool, runtime.Object, error) {
 			if a.GetSubresource() == "approval" && conflicts > 0 {
@@ -473,7 +587,7 @@ func TestCSRApproveConflict(t *testing.T) {
 }
 
 func TestCSRDeny(t *testing.T) {
-	client := fake.NewClientset(csrFixture(t)...)
+	client := csrClientset(csrFixture(t)...)
 	code, out, errOut := runCSR(t, client, "deny", "csr-valid", "--reason", "Decommissioned", "--message", "worker-1 is gone", "-o", "json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -499,7 +613,7 @@ func TestCSRDeny(t *testing.T) {
 }
 
 func TestCSRUsageErrors(t *testing.T) {
-	client := fake.NewClientset()
+	client := csrClientset()
 	for _, tt := range []struct {
 		args []string
 		want string
@@ -527,7 +641,7 @@ func TestCSRUsageErrors(t *testing.T) {
 // TestNoKeyMaterialInOutput: CSRs carry no private keys, and no output
 // prints the request's PEM either.
 func TestNoKeyMaterialInOutput(t *testing.T) {
-	client := fake.NewClientset(csrFixture(t)...)
+	client := csrClientset(csrFixture(t)...)
 	for _, args := range [][]string{{"list", "-o", "yaml", "--all"}, {"approve", "--all-pending", "-o", "json"}} {
 		_, out, errOut := runCSR(t, client, args...)
 		for _, s := range []string{out, errOut} {

@@ -14,6 +14,7 @@ import (
 	"github.com/go-logr/logr"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -47,10 +48,12 @@ var (
 	csrWatchLong = templates.LongDesc(`
 		Approve valid kubelet CSRs continuously, as they arrive.
 
-		An informer on CertificateSigningRequests (and one on Nodes, whose addresses
-		the checks compare the SANs against) hands every pending CSR of the --signer
-		signers to the checks of "kubectl rotate csr approve"; the ones that pass are
-		approved, the others left pending. Each decision is logged as one structured
+		An informer on CertificateSigningRequests (and one on Nodes, whose names and
+		addresses the SAN rules read) hands every pending CSR of the --signer signers
+		to the checks of "kubectl rotate csr approve", with the same policy flags
+		(--node-cidr, --allow-dns, ...); the ones that pass are approved, the others
+		left pending. The Service ranges and the API server's addresses are read
+		again every minute. Each decision is logged as one structured
 		line on stderr (--log-format json for JSON). A CSR left pending is checked
 		again when its Node is added or its addresses change, and every --resync.
 
@@ -62,8 +65,9 @@ var (
 		With --leader-elect, replicas elect one leader through a Lease
 		(--lease-namespace, --lease-name) and only the leader approves.
 		--print-manifests prints what runs it in the cluster, as YAML for kubectl
-		apply: a ServiceAccount, a least-privilege ClusterRole and Role with their
-		bindings, and a Deployment of 2 replicas with leader election.`)
+		apply: a ServiceAccount, a least-privilege ClusterRole and Roles with their
+		bindings, and a Deployment of 2 replicas with leader election that runs
+		watch with the policy flags given here.`)
 
 	csrWatchExample = templates.Examples(`
 		# Approve valid kubelet serving CSRs until interrupted
@@ -71,6 +75,9 @@ var (
 
 		# Log what would be approved, approving nothing
 		kubectl rotate csr watch --dry-run
+
+		# Approve serving certificates whose IPs lie in the nodes' subnet
+		kubectl rotate csr watch --node-cidr 10.240.0.0/16
 
 		# Run it in the cluster (the image must have kubectl-rotate on PATH)
 		kubectl rotate csr watch --print-manifests -n kube-system --image registry.example/kubecerts:v0.1.0 | kubectl apply -f -`)
@@ -268,7 +275,8 @@ func (o *CSRWatchOptions) Run(ctx context.Context) error {
 		}
 	}
 	logger := o.logger()
-	c := newCSRApprover(o.Client, o.Signers, o.Review.options(), o.DryRun, logger)
+	c := newCSRApprover(o.Client, o.Signers, o.Review.options(ctx), o.DryRun, logger)
+	c.facts = newFactsCache(o.Review.serviceCIDRs, watchFactsTTL)
 	csrFactory := informers.NewSharedInformerFactoryWithOptions(o.Client, o.Resync, informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
 		if len(o.Signers) == 1 {
 			lo.FieldSelector = fields.OneTermEqualSelector("spec.signerName", o.Signers[0]).String()
@@ -336,6 +344,22 @@ func (o *CSRWatchOptions) checkAccess(ctx context.Context) error {
 	}
 	if _, err := o.Client.CoreV1().Nodes().List(ctx, metav1.ListOptions{Limit: 1}); persistent(err) {
 		return fmt.Errorf("listing nodes: %w", err)
+	}
+	// What the SAN rules read: without it every serving CSR with an IP SAN
+	// would stay undecided.
+	if f := readServiceFacts(ctx, o.Client, nil); persistent(f.rangesErr) {
+		return f.rangesErr
+	} else if persistent(f.apiErr) {
+		return f.apiErr
+	}
+	if csrHasString(o.Signers, csrcheck.KubeletClient) {
+		sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+			User:               "kubecerts:preflight",
+			ResourceAttributes: &authorizationv1.ResourceAttributes{Group: certificatesv1.GroupName, Resource: "certificatesigningrequests", Subresource: csrcheck.SubresourceNodeClient, Verb: "create"},
+		}}
+		if _, err := o.Client.AuthorizationV1().SubjectAccessReviews().Create(ctx, sar, metav1.CreateOptions{}); persistent(err) {
+			return fmt.Errorf("creating subjectaccessreviews (to authorize %s requestors): %w", csrcheck.KubeletClient, err)
+		}
 	}
 	if !o.LeaderElect {
 		return nil
@@ -434,6 +458,10 @@ func (o *CSRWatchOptions) verbosity() int {
 	return v
 }
 
+// watchFactsTTL is how long watch keeps the Service ranges and the API
+// server's addresses before it reads them again.
+const watchFactsTTL = time.Minute
+
 // csrApprover is the controller of watch.
 type csrApprover struct {
 	client  kubernetes.Interface
@@ -441,10 +469,12 @@ type csrApprover struct {
 	opts    csrcheck.Options
 	dryRun  bool
 	logger  logr.Logger
+	facts   *factsCache
 
 	csrs       certlisters.CertificateSigningRequestLister
 	csrIndex   cache.Indexer
 	nodes      corelisters.NodeLister
+	nodeIndex  cache.Indexer
 	csrSynced  cache.InformerSynced
 	nodeSynced cache.InformerSynced
 
@@ -453,11 +483,46 @@ type csrApprover struct {
 	logged map[string]string                            // CSR name → the last decision logged for it
 }
 
-// byNodeIndex indexes CSRs by the node that asked for them.
-const byNodeIndex = "kubecerts.io/node"
+// byNodeIndex indexes CSRs by the node that asked for them; byClaimIndex
+// Nodes by what they claim (csrcheck.ClaimKeys).
+const (
+	byNodeIndex  = "kubecerts.io/node"
+	byClaimIndex = "kubecerts.io/claim"
+)
 
 func newCSRApprover(client kubernetes.Interface, signers []string, opts csrcheck.Options, dryRun bool, logger logr.Logger) *csrApprover {
-	return &csrApprover{client: client, signers: signers, opts: opts, dryRun: dryRun, logger: logger, logged: map[string]string{}}
+	return &csrApprover{client: client, signers: signers, opts: opts, dryRun: dryRun, logger: logger, logged: map[string]string{},
+		facts: newFactsCache(nil, watchFactsTTL)}
+}
+
+// cluster is the csrcheck.Cluster of one review: Nodes from the informer's
+// cache, the Service facts from c.facts.
+func (c *csrApprover) cluster(ctx context.Context) csrcheck.Cluster {
+	return &csrCluster{ctx: ctx, client: c.client, nodes: cachedNodes{c.nodes, c.nodeIndex}, facts: c.facts}
+}
+
+// cachedNodes is the nodeSource of watch: the Node informer's cache.
+type cachedNodes struct {
+	lister corelisters.NodeLister
+	index  cache.Indexer
+}
+
+func (n cachedNodes) node(_ context.Context, name string) (*corev1.Node, error) {
+	return n.lister.Get(name)
+}
+
+func (n cachedNodes) claiming(_ context.Context, key string) ([]string, error) {
+	objs, err := n.index.ByIndex(byClaimIndex, key)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(objs))
+	for _, o := range objs {
+		if node, ok := o.(*corev1.Node); ok {
+			names = append(names, node.Name)
+		}
+	}
+	return names, nil
 }
 
 type csrInformer interface {
@@ -479,6 +544,14 @@ func (c *csrApprover) register(csrs csrInformer, nodes nodeInformer) error {
 			if name, ok := csrcheck.NodeName(csr.Spec.Username); ok {
 				return []string{name}, nil
 			}
+		}
+		return nil, nil
+	}}); err != nil {
+		return err
+	}
+	if err := ni.AddIndexers(cache.Indexers{byClaimIndex: func(obj interface{}) ([]string, error) {
+		if n, ok := obj.(*corev1.Node); ok {
+			return csrcheck.ClaimKeys(n), nil
 		}
 		return nil, nil
 	}}); err != nil {
@@ -527,7 +600,7 @@ func (c *csrApprover) register(csrs csrInformer, nodes nodeInformer) error {
 		return err
 	}
 	c.csrs, c.csrIndex, c.csrSynced = csrs.Lister(), ci.GetIndexer(), ci.HasSynced
-	c.nodes, c.nodeSynced = nodes.Lister(), ni.HasSynced
+	c.nodes, c.nodeIndex, c.nodeSynced = nodes.Lister(), ni.GetIndexer(), ni.HasSynced
 	return nil
 }
 
@@ -609,8 +682,6 @@ func (c *csrApprover) processNext(ctx context.Context, q workqueue.TypedRateLimi
 	return true
 }
 
-func (c *csrApprover) lookupNode(name string) (*corev1.Node, error) { return c.nodes.Get(name) }
-
 // handle checks one CSR and approves it if it passes; it returns whether to
 // try again later.
 func (c *csrApprover) handle(ctx context.Context, name string) (retry bool) {
@@ -618,7 +689,7 @@ func (c *csrApprover) handle(ctx context.Context, name string) (retry bool) {
 	if err != nil || !c.relevant(csr) {
 		return false
 	}
-	r := csrcheck.Review(csr, c.lookupNode, c.opts)
+	r := csrcheck.Review(csr, c.cluster(ctx), c.opts)
 	switch {
 	case r.Verdict == api.CSRVerdictApprove && c.dryRun:
 		c.decision(csr, &r, api.CSRActionWouldApprove, nil)
@@ -630,7 +701,7 @@ func (c *csrApprover) handle(ctx context.Context, name string) (retry bool) {
 		action := api.CSRActionLeftPending
 		final, wrote, err := updateApproval(ctx, c.client, csr, func(cur *certificatesv1.CertificateSigningRequest) *certificatesv1.CertificateSigningRequestCondition {
 			if cur != csr {
-				r = csrcheck.Review(cur, c.lookupNode, c.opts) // read again after a conflict
+				r = csrcheck.Review(cur, c.cluster(ctx), c.opts) // read again after a conflict
 			}
 			if r.Condition != csrcheck.ConditionPending {
 				action = api.CSRActionAlready

@@ -57,7 +57,7 @@ func startWatch(t *testing.T, client *fake.Clientset, args ...string) (logs *syn
 	tf := cmdtesting.NewTestFactory()
 	t.Cleanup(tf.Cleanup)
 	cmd := newCmdCSRWatch(tf, o)
-	cmd.SetArgs(args)
+	cmd.SetArgs(append(args, "--node-cidr="+csrNodeCIDR))
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true
 	ctx, cancel := context.WithCancel(t.Context())
 	done := make(chan error, 1)
@@ -116,7 +116,7 @@ func decisionsFor(t *testing.T, logs, csr string) []map[string]interface{} {
 }
 
 func TestCSRWatchApprovesValidAndLeavesInvalid(t *testing.T) {
-	client := fake.NewClientset(csrFixture(t)...)
+	client := csrClientset(csrFixture(t)...)
 	logs, stop := startWatch(t, client, "--resync", "0")
 
 	waitCondition(t, client, "csr-valid", csrcheck.ConditionApproved)
@@ -163,7 +163,7 @@ func TestCSRWatchApprovesValidAndLeavesInvalid(t *testing.T) {
 		t.Errorf("csr-valid decisions %v", approved)
 	}
 	wrong := decisionsFor(t, out, "csr-wrong-ip")
-	if len(wrong) != 1 || wrong[0]["msg"] != "CSR left pending" || !strings.Contains(toJSON(wrong[0]["failed"]), "ip-sans: 10.0.0.12") {
+	if len(wrong) != 1 || wrong[0]["msg"] != "CSR left pending" || !strings.Contains(toJSON(wrong[0]["failed"]), "ip-sans: refused 10.0.0.12: other-node") {
 		t.Errorf("csr-wrong-ip decisions %v", wrong)
 	}
 	early2 := decisionsFor(t, out, "csr-early")
@@ -181,7 +181,7 @@ func toJSON(v interface{}) string {
 }
 
 func TestCSRWatchDryRun(t *testing.T) {
-	client := fake.NewClientset(csrFixture(t)...)
+	client := csrClientset(csrFixture(t)...)
 	logs, stop := startWatch(t, client, "--dry-run")
 	if err := wait.PollUntilContextTimeout(t.Context(), 20*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
 		return strings.Contains(logs.String(), "CSR would be approved"), nil
@@ -195,7 +195,7 @@ func TestCSRWatchDryRun(t *testing.T) {
 }
 
 func TestCSRWatchLeaderElection(t *testing.T) {
-	client := fake.NewClientset(csrFixture(t)...)
+	client := csrClientset(csrFixture(t)...)
 	logs, stop := startWatch(t, client, "--leader-elect", "--lease-namespace", "kube-system", "--lease-name", "approver",
 		"--signer", csrcheck.KubeletServing+","+csrcheck.KubeletClient)
 	waitCondition(t, client, "csr-valid", csrcheck.ConditionApproved)
@@ -219,7 +219,7 @@ func TestCSRWatchLeaderElection(t *testing.T) {
 // TestCSRWatchRetriesFailedWrites: an approval that fails (API server gone)
 // is retried until it goes through.
 func TestCSRWatchRetriesFailedWrites(t *testing.T) {
-	client := fake.NewClientset(csrFixture(t)...)
+	client := csrClientset(csrFixture(t)...)
 	var mu sync.Mutex
 	failures := 2
 	client.PrependReactor("update", "certificatesigningrequests", func(a k8stesting.Action) (bool, runtime.Object, error) {
@@ -256,7 +256,7 @@ func TestCSRWatchPrintManifests(t *testing.T) {
 	defer tf.Cleanup()
 	root := newCmdCSRWatch(tf, o)
 	root.PersistentFlags().StringP("namespace", "n", "", "")
-	root.SetArgs([]string{"--print-manifests", "-n", "certs", "--image", "registry.example/kubecerts:v1", "--max-duration", "30d",
+	root.SetArgs([]string{"--print-manifests", "-n", "certs", "--image", "registry.example/kubecerts:v1", "--max-duration", "30d", "--node-cidr", csrNodeCIDR, "--cluster-domain", "corp.internal",
 		"--signer", csrcheck.KubeletServing + "," + csrcheck.KubeletClient})
 	if err := root.Execute(); err != nil {
 		t.Fatalf("%v: %s", err, errOut)
@@ -278,6 +278,21 @@ func TestCSRWatchPrintManifests(t *testing.T) {
 		case *rbacv1.ClusterRole:
 			checkClusterRole(t, x, []string{csrcheck.KubeletServing, csrcheck.KubeletClient})
 		case *rbacv1.Role:
+			if x.Namespace == "default" {
+				// The API server's Service and EndpointSlice, by name, read only.
+				want := []string{"/services", "discovery.k8s.io/endpointslices"}
+				var got []string
+				for _, r := range x.Rules {
+					got = append(got, r.APIGroups[0]+"/"+r.Resources[0])
+					if !slices.Equal(r.Verbs, []string{"get"}) || !slices.Equal(r.ResourceNames, []string{"kubernetes"}) {
+						t.Errorf("default role rule %+v", r)
+					}
+				}
+				if !slices.Equal(got, want) || x.Name != DefaultLeaseName+"-apiserver" {
+					t.Errorf("default role %s: %v, want %v", x.Name, got, want)
+				}
+				continue
+			}
 			if x.Namespace != "certs" {
 				t.Errorf("role namespace %s", x.Namespace)
 			}
@@ -296,7 +311,8 @@ func TestCSRWatchPrintManifests(t *testing.T) {
 				t.Errorf("cluster role binding %+v", x)
 			}
 		case *rbacv1.RoleBinding:
-			if x.RoleRef.Kind != "Role" || x.Namespace != "certs" {
+			if x.RoleRef.Kind != "Role" || (x.Namespace != "certs" && x.Namespace != "default") || x.RoleRef.Name != x.Name ||
+				x.Subjects[0].Namespace != "certs" {
 				t.Errorf("role binding %+v", x)
 			}
 		case *appsv1.Deployment:
@@ -306,7 +322,7 @@ func TestCSRWatchPrintManifests(t *testing.T) {
 			c := x.Spec.Template.Spec.Containers[0]
 			args := strings.Join(c.Args, " ")
 			for _, want := range []string{"csr watch --leader-elect --lease-namespace=$(POD_NAMESPACE)", "--lease-name=" + DefaultLeaseName,
-				"--log-format=json", "--signer=" + csrcheck.KubeletClient, "--max-duration=30d"} {
+				"--log-format=json", "--signer=" + csrcheck.KubeletClient, "--max-duration=30d", "--node-cidr=" + csrNodeCIDR, "--cluster-domain=corp.internal"} {
 				if !strings.Contains(args, want) {
 					t.Errorf("args %q lack %q", args, want)
 				}
@@ -316,12 +332,13 @@ func TestCSRWatchPrintManifests(t *testing.T) {
 			}
 		}
 	}
-	if want := []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment"}; !slices.Equal(kinds, want) {
+	if want := []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Role", "RoleBinding", "Deployment"}; !slices.Equal(kinds, want) {
 		t.Errorf("kinds %v, want %v", kinds, want)
 	}
 }
 
-// checkClusterRole: read CSRs and Nodes, approve CSRs of the signers, and
+// checkClusterRole: read CSRs, Nodes and ServiceCIDRs, approve CSRs of the
+// signers, create SubjectAccessReviews when the client signer is one, and
 // nothing else.
 func checkClusterRole(t *testing.T, r *rbacv1.ClusterRole, signers []string) {
 	t.Helper()
@@ -330,6 +347,10 @@ func checkClusterRole(t *testing.T, r *rbacv1.ClusterRole, signers []string) {
 		"certificates.k8s.io/certificatesigningrequests/approval": {"update"},
 		"certificates.k8s.io/signers":                             {"approve"},
 		"/nodes":                                                  {"get", "list", "watch"},
+		"networking.k8s.io/servicecidrs":                          {"list"},
+	}
+	if slices.Contains(signers, csrcheck.KubeletClient) {
+		want["authorization.k8s.io/subjectaccessreviews"] = []string{"create"}
 	}
 	if len(r.Rules) != len(want) {
 		t.Errorf("%d rules, want %d", len(r.Rules), len(want))

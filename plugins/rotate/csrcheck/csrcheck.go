@@ -1,15 +1,22 @@
 // Package csrcheck decides whether a kubelet's CertificateSigningRequest may
-// be approved. Review runs every named check on one CSR, given a way to look
-// up Nodes, and returns a verdict with each check's result. It is pure: it
-// reads nothing but what it is given, writes nothing, and never looks at a
-// private key (a CSR has none).
+// be approved. Review runs every named check on one CSR, given what it may
+// read of the cluster (a Cluster), and returns a verdict with each check's
+// result. It is pure: it reads nothing but what it is given, writes nothing,
+// and never looks at a private key (a CSR has none).
 //
-// For kubernetes.io/kubelet-serving the CSR must come from the node it names
-// and ask only for names that are that Node's own addresses, so that a
-// kubelet's credentials cannot get a serving certificate for another node or
-// for an arbitrary name. For kubernetes.io/kube-apiserver-client-kubelet it
-// must be a node client certificate requested by that node or by a
-// bootstrapper. Any other signer is not decided here (verdict skip).
+// For kubernetes.io/kubelet-serving the CSR must come from the node it
+// names, and every name it asks for must pass rules no node can change. A
+// kubelet writes its own Node's status, so the Node's addresses are its
+// claim, not proof: being among them is necessary, never sufficient. Names
+// of cluster Services, IPs in the Service ranges or of the API server,
+// loopback and other special addresses, wildcards, and names another Node
+// also lists are always refused; IP SANs must also lie inside an operator's
+// node CIDR (Options.NodeCIDRs) unless Options.TrustNodeAddresses, and DNS
+// SANs must be the node's name or under it. For
+// kubernetes.io/kube-apiserver-client-kubelet it must be a node client
+// certificate, requested by that node or by a bootstrapper, whom the API
+// server authorizes (a SubjectAccessReview, as kube-controller-manager
+// makes). Any other signer is not decided here (verdict skip).
 package csrcheck
 
 import (
@@ -20,7 +27,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"net"
+	"net/netip"
 	"regexp"
 	"slices"
 	"strings"
@@ -52,6 +59,7 @@ const (
 	CheckSigner    = "signer"
 	CheckRequest   = "request"
 	CheckRequestor = "requestor"
+	CheckAuthz     = "authorization"
 	CheckSubject   = "subject"
 	CheckNode      = "node"
 	CheckIPSANs    = "ip-sans"
@@ -72,20 +80,55 @@ const (
 	ConditionFailed   = "Failed"
 )
 
-// NodeLookup returns the Node of that name, or an error: one for which
-// apierrors.IsNotFound is true when there is no such Node. Any other error
-// makes the node-dependent checks undecided (Result.Retryable).
-type NodeLookup func(name string) (*corev1.Node, error)
+// Cluster is what Review reads of the cluster besides the CSR. An error
+// from any method makes the checks that need its answer undecided
+// (Result.Retryable) unless they fail for another reason.
+type Cluster interface {
+	// Node returns the Node of that name, or an error for which
+	// apierrors.IsNotFound is true when there is no such Node.
+	Node(name string) (*corev1.Node, error)
+	// NodesClaiming returns the names of the Nodes that claim addr, a
+	// ClaimKey: that list it in status.addresses or, for a DNS name, are
+	// named so (see ClaimKeys).
+	NodesClaiming(addr string) ([]string, error)
+	// ServiceRanges are the ranges Service ClusterIPs are allocated from.
+	ServiceRanges() ([]netip.Prefix, error)
+	// APIServerAddresses are the addresses the API server serves on.
+	APIServerAddresses() ([]netip.Addr, error)
+	// Authorize asks the API server whether the CSR's requestor (its
+	// username, UID, groups and extra) may create
+	// certificatesigningrequests/<subresource> in certificates.k8s.io: a
+	// SubjectAccessReview. reason is the authorizer's, when it gives one.
+	Authorize(csr *certificatesv1.CertificateSigningRequest, subresource string) (allowed bool, reason string, err error)
+}
 
-// Options tune the checks.
+// Options are the operator's policy.
 type Options struct {
 	// MaxDuration bounds spec.expirationSeconds when it is set; 0 means no
 	// bound.
 	MaxDuration time.Duration
-	// AllowDNS, when set, also accepts DNS SANs it matches in full that are
-	// not among the Node's own names. Weaker: the Node does not vouch for them.
+	// AllowDNS, when set, is matched in full against every DNS SAN (lower
+	// case, no trailing dot), which must also pass every other rule: it
+	// narrows what is approved, never widens it.
 	AllowDNS *regexp.Regexp
+	// ClusterDomain is the cluster's DNS domain: names in it are refused.
+	// Empty means DefaultClusterDomain.
+	ClusterDomain string
+	// NodeCIDRs are the ranges node IPs come from: every IP SAN must lie in
+	// one. Without any, IP SANs are refused unless TrustNodeAddresses.
+	NodeCIDRs []netip.Prefix
+	// TrustNodeAddresses accepts IP SANs on the strength of the Node's own
+	// addresses (and the rules every SAN meets) when NodeCIDRs is empty: the
+	// weak mode, since a node writes its own addresses.
+	TrustNodeAddresses bool
+	// Resolve, when set, looks a DNS name up: every DNS SAN must resolve,
+	// and only to IP SANs of the same CSR.
+	Resolve func(name string) ([]netip.Addr, error)
 }
+
+// DefaultClusterDomain is the cluster DNS domain when Options.ClusterDomain
+// is empty.
+const DefaultClusterDomain = "cluster.local"
 
 // Result is the outcome of Review.
 type Result struct {
@@ -105,6 +148,9 @@ type Result struct {
 	KeyAlgorithm string
 	// Condition is the CSR's state: Pending, Approved, Issued, Denied, Failed.
 	Condition string
+	// Refused lists every SAN refused and each rule that refused it, in
+	// the order of the CSR's DNS names then IPs.
+	Refused []api.CSRRefusedSAN
 	// Retryable is true when a check could not be made (the Node lookup
 	// failed for another reason than NotFound) and nothing failed for sure:
 	// the verdict is skip, and reviewing later may decide.
@@ -211,6 +257,7 @@ func KeyAlgorithm(req *x509.CertificateRequest) string {
 // reviewer holds what the checks of one CSR share.
 type reviewer struct {
 	csr     *certificatesv1.CertificateSigningRequest
+	cluster Cluster
 	opts    Options
 	res     Result
 	reqErr  error
@@ -221,11 +268,11 @@ func (rv *reviewer) add(name string, passed bool, format string, args ...interfa
 	rv.res.Checks = append(rv.res.Checks, api.CSRCheck{Name: name, Passed: passed, Message: fmt.Sprintf(format, args...)})
 }
 
-// Review runs every check for csr's signer and returns the verdict. nodes
-// may be nil for signers that need no Node (the node check then fails for
-// kubelet-serving). It never panics on malformed input.
-func Review(csr *certificatesv1.CertificateSigningRequest, nodes NodeLookup, opts Options) Result {
-	rv := &reviewer{csr: csr, opts: opts}
+// Review runs every check for csr's signer and returns the verdict. cluster
+// may be nil: the checks that need it are then undecided. It never panics on
+// malformed input.
+func Review(csr *certificatesv1.CertificateSigningRequest, cluster Cluster, opts Options) Result {
+	rv := &reviewer{csr: csr, cluster: cluster, opts: opts}
 	rv.res.Condition = Condition(csr)
 	rv.res.Request, rv.reqErr = ParseRequest(csr.Spec.Request)
 	if rv.res.Request != nil {
@@ -239,7 +286,7 @@ func Review(csr *certificatesv1.CertificateSigningRequest, nodes NodeLookup, opt
 		rv.request()
 		rv.servingRequestor()
 		rv.subject(true)
-		node := rv.node(nodes)
+		node := rv.node()
 		rv.ipSANs(node)
 		rv.dnsSANs(node)
 		rv.servingSANs()
@@ -251,6 +298,7 @@ func Review(csr *certificatesv1.CertificateSigningRequest, nodes NodeLookup, opt
 		rv.request()
 		rv.subject(false)
 		rv.clientRequestor()
+		rv.authorization()
 		rv.clientSANs()
 		rv.usages(certificatesv1.UsageClientAuth)
 		rv.key()
@@ -346,18 +394,18 @@ func (rv *reviewer) subject(mustBeRequestor bool) {
 	rv.add(CheckSubject, true, "CN=%s, O=%s", cn, NodesGroup)
 }
 
-func (rv *reviewer) node(nodes NodeLookup) *corev1.Node {
+func (rv *reviewer) node() *corev1.Node {
 	name := rv.res.NodeName
 	if name == "" {
 		rv.add(CheckNode, false, "no node name in the requestor or the CN")
 		return nil
 	}
-	if nodes == nil {
+	if rv.cluster == nil {
 		rv.undecid = append(rv.undecid, CheckNode)
 		rv.add(CheckNode, false, "cannot look up Node %s", name)
 		return nil
 	}
-	node, err := nodes(name)
+	node, err := rv.cluster.Node(name)
 	switch {
 	case apierrors.IsNotFound(err):
 		rv.add(CheckNode, false, "Node %s does not exist", name)
@@ -386,100 +434,6 @@ func (rv *reviewer) nodeUnknown(name string, node *corev1.Node, what string) boo
 		rv.add(name, false, "no Node to check %s against", what)
 	}
 	return true
-}
-
-func (rv *reviewer) ipSANs(node *corev1.Node) {
-	if rv.unreadable(CheckIPSANs) {
-		return
-	}
-	ips := rv.res.Request.IPAddresses
-	if len(ips) == 0 {
-		rv.add(CheckIPSANs, true, "no IP SANs")
-		return
-	}
-	if rv.nodeUnknown(CheckIPSANs, node, "IP SANs") {
-		return
-	}
-	var own []net.IP
-	for _, a := range node.Status.Addresses {
-		if a.Type == corev1.NodeInternalIP || a.Type == corev1.NodeExternalIP {
-			if ip := net.ParseIP(a.Address); ip != nil {
-				own = append(own, ip)
-			}
-		}
-	}
-	var bad, good []string
-	for _, ip := range ips {
-		if slices.ContainsFunc(own, ip.Equal) {
-			good = append(good, ip.String())
-		} else {
-			bad = append(bad, ip.String())
-		}
-	}
-	if len(bad) > 0 {
-		rv.add(CheckIPSANs, false, "%s not among Node %s's InternalIP/ExternalIP addresses %s",
-			strings.Join(bad, ", "), node.Name, ipList(own))
-		return
-	}
-	rv.add(CheckIPSANs, true, "%s: addresses of Node %s", strings.Join(good, ", "), node.Name)
-}
-
-func ipList(ips []net.IP) string {
-	s := make([]string, 0, len(ips))
-	for _, ip := range ips {
-		s = append(s, ip.String())
-	}
-	return "[" + strings.Join(s, " ") + "]"
-}
-
-func (rv *reviewer) dnsSANs(node *corev1.Node) {
-	if rv.unreadable(CheckDNSSANs) {
-		return
-	}
-	names := rv.res.Request.DNSNames
-	if len(names) == 0 {
-		rv.add(CheckDNSSANs, true, "no DNS SANs")
-		return
-	}
-	if rv.nodeUnknown(CheckDNSSANs, node, "DNS SANs") {
-		return
-	}
-	own := []string{strings.ToLower(node.Name)}
-	for _, a := range node.Status.Addresses {
-		switch a.Type {
-		case corev1.NodeHostName, corev1.NodeInternalDNS, corev1.NodeExternalDNS:
-			own = append(own, strings.ToLower(a.Address))
-		}
-	}
-	var bad, widened []string
-	for _, n := range names {
-		switch {
-		case slices.Contains(own, strings.ToLower(n)):
-		case rv.opts.AllowDNS != nil && fullMatch(rv.opts.AllowDNS, n):
-			widened = append(widened, n)
-		default:
-			bad = append(bad, n)
-		}
-	}
-	if len(bad) > 0 {
-		msg := fmt.Sprintf("%s not among Node %s's names (node name, Hostname, InternalDNS, ExternalDNS) [%s]",
-			strings.Join(bad, ", "), node.Name, strings.Join(slices.Compact(own), " "))
-		if rv.opts.AllowDNS != nil {
-			msg += fmt.Sprintf(" and not matched by --allow-dns %q", rv.opts.AllowDNS.String())
-		}
-		rv.add(CheckDNSSANs, false, "%s", msg)
-		return
-	}
-	msg := fmt.Sprintf("%s: names of Node %s", strings.Join(names, ", "), node.Name)
-	if len(widened) > 0 {
-		msg += fmt.Sprintf(" (%s only by --allow-dns)", strings.Join(widened, ", "))
-	}
-	rv.add(CheckDNSSANs, true, "%s", msg)
-}
-
-func fullMatch(re *regexp.Regexp, s string) bool {
-	loc := re.FindStringIndex(s)
-	return loc != nil && loc[0] == 0 && loc[1] == len(s)
 }
 
 func (rv *reviewer) servingSANs() {
@@ -615,4 +569,51 @@ func (rv *reviewer) clientRequestor() {
 	default:
 		rv.add(CheckRequestor, false, "requested by %q: neither the node named in the CN nor a member of %s", user, BootstrappersGroup)
 	}
+}
+
+// SubjectAccessReview subresources of certificatesigningrequests that
+// kube-controller-manager's approver checks, and so does Review: a node
+// renewing its own client certificate (selfnodeclient), anyone else asking
+// for a new node's (nodeclient).
+const (
+	SubresourceNodeClient     = "nodeclient"
+	SubresourceSelfNodeClient = "selfnodeclient"
+)
+
+// authorization asks the API server whether the requestor may have a node
+// client certificate, as kube-controller-manager does before it approves
+// one: create on certificatesigningrequests/selfnodeclient for a node
+// renewing its own (CN = requestor), else (or when that is not allowed)
+// certificatesigningrequests/nodeclient. The requestor's groups, say
+// system:bootstrappers, are its identity as authenticated, but only the
+// authorizer says what that identity may do.
+func (rv *reviewer) authorization() {
+	user := rv.csr.Spec.Username
+	if rv.cluster == nil {
+		rv.undecid = append(rv.undecid, CheckAuthz)
+		rv.add(CheckAuthz, false, "cannot ask the API server whether %q may have a node client certificate", user)
+		return
+	}
+	subs := []string{SubresourceNodeClient}
+	if rv.res.Request != nil && user == rv.res.Request.Subject.CommonName {
+		subs = []string{SubresourceSelfNodeClient, SubresourceNodeClient}
+	}
+	var denied []string
+	for _, sub := range subs {
+		allowed, reason, err := rv.cluster.Authorize(rv.csr, sub)
+		if err != nil {
+			rv.undecid = append(rv.undecid, CheckAuthz)
+			rv.add(CheckAuthz, false, "cannot ask the API server whether %q may create certificatesigningrequests/%s: %v", user, sub, err)
+			return
+		}
+		if allowed {
+			rv.add(CheckAuthz, true, "%s may create certificatesigningrequests/%s (SubjectAccessReview)", user, sub)
+			return
+		}
+		if reason == "" {
+			reason = "no rule allows it"
+		}
+		denied = append(denied, fmt.Sprintf("certificatesigningrequests/%s (%s)", sub, reason))
+	}
+	rv.add(CheckAuthz, false, "%q may not create %s: SubjectAccessReview denied", user, strings.Join(denied, " nor "))
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"net"
+	"net/netip"
 	"net/url"
 	"regexp"
 	"slices"
@@ -115,6 +116,7 @@ func testNodes() map[string]*corev1.Node {
 	return map[string]*corev1.Node{
 		"worker-1": {ObjectMeta: metav1.ObjectMeta{Name: "worker-1"}, Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{
 			{Type: corev1.NodeInternalIP, Address: "10.0.0.11"},
+			{Type: corev1.NodeInternalIP, Address: "fd00::11"},
 			{Type: corev1.NodeExternalIP, Address: "203.0.113.11"},
 			{Type: corev1.NodeHostName, Address: "worker-1"},
 			{Type: corev1.NodeInternalDNS, Address: "worker-1.internal.example"},
@@ -127,14 +129,73 @@ func testNodes() map[string]*corev1.Node {
 	}
 }
 
-func lookup(nodes map[string]*corev1.Node) NodeLookup {
-	return func(name string) (*corev1.Node, error) {
-		if n, ok := nodes[name]; ok {
-			return n, nil
+// fakeCluster is a Cluster of Nodes, Service ranges, API server addresses
+// and SubjectAccessReview answers; each method fails with its error when set.
+type fakeCluster struct {
+	nodes     map[string]*corev1.Node
+	nodeErr   error
+	claimsErr error
+	ranges    []netip.Prefix
+	rangesErr error
+	api       []netip.Addr
+	apiErr    error
+	// allowed: "user|subresource" pairs the authorizer allows.
+	allowed  map[string]bool
+	authzErr error
+	sars     []string // "user|subresource" asked, in order
+}
+
+func (f *fakeCluster) Node(name string) (*corev1.Node, error) {
+	if f.nodeErr != nil {
+		return nil, f.nodeErr
+	}
+	if n, ok := f.nodes[name]; ok {
+		return n, nil
+	}
+	return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "nodes"}, name)
+}
+
+func (f *fakeCluster) NodesClaiming(key string) ([]string, error) {
+	if f.claimsErr != nil {
+		return nil, f.claimsErr
+	}
+	var out []string
+	for _, n := range f.nodes {
+		if slices.Contains(ClaimKeys(n), key) {
+			out = append(out, n.Name)
 		}
-		return nil, apierrors.NewNotFound(schema.GroupResource{Resource: "nodes"}, name)
+	}
+	return out, nil
+}
+
+func (f *fakeCluster) ServiceRanges() ([]netip.Prefix, error) { return f.ranges, f.rangesErr }
+
+func (f *fakeCluster) APIServerAddresses() ([]netip.Addr, error) { return f.api, f.apiErr }
+
+func (f *fakeCluster) Authorize(csr *certificatesv1.CertificateSigningRequest, sub string) (bool, string, error) {
+	key := csr.Spec.Username + "|" + sub
+	f.sars = append(f.sars, key)
+	if f.authzErr != nil {
+		return false, "", f.authzErr
+	}
+	if f.allowed[key] {
+		return true, "RBAC: allowed", nil
+	}
+	return false, "", nil
+}
+
+// testCluster is testNodes with the Service range 10.96.0.0/12 and
+// fd00:96::/112 and the API server at 10.0.0.2.
+func testCluster(nodes map[string]*corev1.Node) *fakeCluster {
+	return &fakeCluster{
+		nodes:  nodes,
+		ranges: []netip.Prefix{netip.MustParsePrefix("10.96.0.0/12"), netip.MustParsePrefix("fd00:96::/112")},
+		api:    []netip.Addr{netip.MustParseAddr("10.0.0.2")},
 	}
 }
+
+// testNodeCIDRs are where testNodes' IPs come from.
+var testNodeCIDRs = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24"), netip.MustParsePrefix("203.0.113.0/24"), netip.MustParsePrefix("fd00::/64")}
 
 func failedNames(r Result) []string {
 	var out []string
@@ -172,8 +233,9 @@ func TestReviewKubeletServing(t *testing.T) {
 		name        string
 		req         request
 		mutate      []func(*certificatesv1.CertificateSigningRequest)
-		opts        Options
-		nodes       NodeLookup // default: testNodes
+		opts        Options      // NodeCIDRs default to testNodeCIDRs unless bareOpts
+		bareOpts    bool         // opts as given
+		cluster     *fakeCluster // default: testCluster(testNodes())
 		wantVerdict api.CSRVerdict
 		wantFailed  []string
 		wantReason  string
@@ -181,7 +243,7 @@ func TestReviewKubeletServing(t *testing.T) {
 		{name: "valid: node name and InternalIP", req: worker1Req, wantVerdict: api.CSRVerdictApprove},
 		{name: "valid: every kind of own address", req: with(worker1Req, func(r *request) {
 			r.dns = []string{"worker-1", "Worker-1.Internal.Example", "worker-1.example.com"}
-			r.ips = []string{"10.0.0.11", "203.0.113.11"}
+			r.ips = []string{"10.0.0.11", "203.0.113.11", "fd00::11"}
 		}), wantVerdict: api.CSRVerdictApprove},
 		{name: "valid: only an IP", req: with(worker1Req, func(r *request) { r.dns = nil }), wantVerdict: api.CSRVerdictApprove},
 		{name: "valid: only a DNS name", req: with(worker1Req, func(r *request) { r.ips = nil }), wantVerdict: api.CSRVerdictApprove},
@@ -233,27 +295,66 @@ func TestReviewKubeletServing(t *testing.T) {
 			mutate:      []func(*certificatesv1.CertificateSigningRequest){func(c *certificatesv1.CertificateSigningRequest) { c.Spec.Username = "system:node:ghost" }},
 			wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckNode, CheckIPSANs, CheckDNSSANs}, wantReason: "Node ghost does not exist"},
 		{name: "node lookup fails: undecided, retryable", req: worker1Req,
-			nodes:       func(string) (*corev1.Node, error) { return nil, errors.New("connection refused") },
+			cluster:     &fakeCluster{nodeErr: errors.New("connection refused")},
 			wantVerdict: api.CSRVerdictSkip, wantFailed: []string{CheckNode, CheckIPSANs, CheckDNSSANs}, wantReason: "undecided: cannot look up Node worker-1: connection refused"},
 		{name: "node lookup fails but the key is weak: deny", req: with(worker1Req, func(r *request) { r.key = "rsa1024" }),
-			nodes:       func(string) (*corev1.Node, error) { return nil, errors.New("connection refused") },
+			cluster:     &fakeCluster{nodeErr: errors.New("connection refused")},
 			wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckNode, CheckIPSANs, CheckDNSSANs, CheckKey}},
 
 		// ip-sans
 		{name: "IP of worker-2", req: with(worker1Req, func(r *request) { r.ips = []string{"10.0.0.11", "10.0.0.12"} }),
-			wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckIPSANs}, wantReason: "ip-sans: 10.0.0.12 not among Node worker-1's InternalIP/ExternalIP addresses"},
-		{name: "IP not of any node", req: with(worker1Req, func(r *request) { r.ips = []string{"127.0.0.1"} }),
-			wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckIPSANs}},
+			wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckIPSANs},
+			wantReason: "ip-sans: refused 10.0.0.12: other-node (also listed by Node worker-2), node-address (not among Node worker-1's InternalIP/ExternalIP addresses"},
+		{name: "IPv6 of worker-1 inside --node-cidr", req: with(worker1Req, func(r *request) { r.ips = []string{"fd00::11"} }), wantVerdict: api.CSRVerdictApprove},
+		{name: "IP outside every --node-cidr", req: with(worker1Req, func(r *request) { r.ips = []string{"10.0.0.11", "203.0.113.11"} }),
+			opts: Options{NodeCIDRs: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/24")}}, wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckIPSANs},
+			wantReason: "203.0.113.11: node-cidr (outside every --node-cidr [10.0.0.0/24])"},
+		{name: "IP SAN without --node-cidr is refused", req: worker1Req, bareOpts: true,
+			wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckIPSANs}, wantReason: "10.0.0.11: no-node-cidr (IP SANs need --node-cidr"},
+		{name: "IP SAN with --trust-node-addresses", req: worker1Req, bareOpts: true, opts: Options{TrustNodeAddresses: true},
+			wantVerdict: api.CSRVerdictApprove},
+		{name: "DNS-only CSR needs no --node-cidr", req: with(worker1Req, func(r *request) { r.ips = nil }), bareOpts: true, wantVerdict: api.CSRVerdictApprove},
+		{name: "Service ranges unreadable: undecided", req: worker1Req, cluster: func() *fakeCluster {
+			c := testCluster(testNodes())
+			c.rangesErr = errors.New("servicecidrs is forbidden")
+			return c
+		}(), wantVerdict: api.CSRVerdictSkip, wantFailed: []string{CheckIPSANs}, wantReason: "undecided: cannot read the Service ranges: servicecidrs is forbidden"},
+		{name: "other Nodes unreadable: undecided", req: worker1Req, cluster: func() *fakeCluster {
+			c := testCluster(testNodes())
+			c.claimsErr = errors.New("timeout")
+			return c
+		}(), wantVerdict: api.CSRVerdictSkip, wantFailed: []string{CheckIPSANs, CheckDNSSANs}, wantReason: "undecided: cannot tell whether other Nodes list 10.0.0.11: timeout"},
+		{name: "unreadable facts do not hide a refusal", req: with(worker1Req, func(r *request) { r.ips = []string{"127.0.0.1"} }), cluster: func() *fakeCluster {
+			c := testCluster(testNodes())
+			c.apiErr = errors.New("timeout")
+			return c
+		}(), wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckIPSANs}, wantReason: "127.0.0.1: special-address"},
 
 		// dns-sans
 		{name: "extra DNS name", req: with(worker1Req, func(r *request) { r.dns = []string{"worker-1", "kubernetes.default.svc"} }),
-			wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckDNSSANs}, wantReason: "dns-sans: kubernetes.default.svc not among Node worker-1's names"},
+			wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckDNSSANs}, wantReason: "dns-sans: refused kubernetes.default.svc: cluster-service"},
 		{name: "DNS name of worker-2", req: with(worker1Req, func(r *request) { r.dns = []string{"worker-2"} }),
-			wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckDNSSANs}},
-		{name: "extra DNS name allowed by --allow-dns", req: with(worker1Req, func(r *request) { r.dns = []string{"worker-1", "w1.pods.example"} }),
-			opts: Options{AllowDNS: allDNS}, wantVerdict: api.CSRVerdictApprove},
+			wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckDNSSANs}, wantReason: "worker-2: node-name (neither the node name worker-1 nor under worker-1.), other-node"},
+		{name: "--allow-dns narrows: a matching own name passes", req: with(worker1Req, func(r *request) { r.dns = []string{"worker-1.example.com"} }),
+			opts: Options{AllowDNS: regexp.MustCompile(`[a-z0-9-]+\.example\.com`)}, wantVerdict: api.CSRVerdictApprove},
+		{name: "--allow-dns narrows: an own name it does not match is refused", req: with(worker1Req, func(r *request) { r.dns = []string{"worker-1"} }),
+			opts: Options{AllowDNS: regexp.MustCompile(`[a-z0-9-]+\.example\.com`)}, wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckDNSSANs},
+			wantReason: `worker-1: allow-dns (not matched by --allow-dns`},
+		{name: "--allow-dns no longer widens past the Node's names", req: with(worker1Req, func(r *request) { r.dns = []string{"worker-1", "w1.pods.example"} }),
+			opts: Options{AllowDNS: allDNS}, wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckDNSSANs}, wantReason: "w1.pods.example: node-name"},
 		{name: "--allow-dns must match the whole name", req: with(worker1Req, func(r *request) { r.dns = []string{"w1.pods.example.evil.com"} }),
 			opts: Options{AllowDNS: allDNS}, wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckDNSSANs}, wantReason: "not matched by --allow-dns"},
+		{name: "--resolve-dns: resolves to the CSR's IP", req: with(worker1Req, func(r *request) { r.dns = []string{"worker-1.example.com"} }),
+			opts:        Options{Resolve: fakeResolver(map[string][]string{"worker-1.example.com": {"10.0.0.11"}})},
+			wantVerdict: api.CSRVerdictApprove},
+		{name: "--resolve-dns: resolves elsewhere", req: with(worker1Req, func(r *request) { r.dns = []string{"worker-1.example.com"} }),
+			opts:        Options{Resolve: fakeResolver(map[string][]string{"worker-1.example.com": {"10.0.0.11", "198.51.100.7"}})},
+			wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckDNSSANs}, wantReason: "worker-1.example.com: resolve-dns (resolves to 198.51.100.7, not among the CSR's IP SANs [10.0.0.11])"},
+		{name: "--resolve-dns: does not resolve", req: with(worker1Req, func(r *request) { r.dns = []string{"worker-1"} }),
+			opts:        Options{Resolve: fakeResolver(nil)},
+			wantVerdict: api.CSRVerdictDeny, wantFailed: []string{CheckDNSSANs}, wantReason: "worker-1: resolve-dns (does not resolve: no such host)"},
+		{name: "DNS names in another case and with a trailing dot", req: with(worker1Req, func(r *request) { r.dns = []string{"WORKER-1.", "Worker-1.Example.Com."} }),
+			wantVerdict: api.CSRVerdictApprove},
 
 		// sans
 		{name: "no SANs", req: with(worker1Req, func(r *request) { r.dns, r.ips = nil, nil }),
@@ -306,11 +407,15 @@ func TestReviewKubeletServing(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			nodes := tt.nodes
-			if nodes == nil {
-				nodes = lookup(testNodes())
+			cluster := tt.cluster
+			if cluster == nil {
+				cluster = testCluster(testNodes())
 			}
-			r := Review(servingCSR(t, tt.req, tt.mutate...), nodes, tt.opts)
+			opts := tt.opts
+			if !tt.bareOpts && opts.NodeCIDRs == nil {
+				opts.NodeCIDRs = testNodeCIDRs
+			}
+			r := Review(servingCSR(t, tt.req, tt.mutate...), cluster, opts)
 			if r.Verdict != tt.wantVerdict {
 				t.Errorf("verdict = %s (%s), want %s", r.Verdict, r.Reason, tt.wantVerdict)
 			}
@@ -339,6 +444,21 @@ func TestReviewKubeletServing(t *testing.T) {
 	}
 }
 
+// fakeResolver resolves the names of m; others are "no such host".
+func fakeResolver(m map[string][]string) func(string) ([]netip.Addr, error) {
+	return func(name string) ([]netip.Addr, error) {
+		ips, ok := m[name]
+		if !ok {
+			return nil, errors.New("no such host")
+		}
+		var out []netip.Addr
+		for _, ip := range ips {
+			out = append(out, netip.MustParseAddr(ip))
+		}
+		return out, nil
+	}
+}
+
 func clientCSR(t testing.TB, req request, user string, groups []string, mutate ...func(*certificatesv1.CertificateSigningRequest)) *certificatesv1.CertificateSigningRequest {
 	csr := servingCSR(t, req, mutate...)
 	csr.Spec.SignerName = KubeletClient
@@ -360,9 +480,15 @@ func TestReviewKubeletClient(t *testing.T) {
 		wantFailed  []string
 	}{
 		{"renewal by the node itself", clientCSR(t, clientReq, "system:node:worker-3", nodes), api.CSRVerdictApprove, nil},
+		{"renewal allowed only by nodeclient", clientCSR(t, clientReq, "system:node:worker-4", nodes, func(c *certificatesv1.CertificateSigningRequest) {
+			c.Spec.Request = with(clientReq, func(r *request) { r.cn = "system:node:worker-4" }).pem(t)
+			c.Spec.Usages = []certificatesv1.KeyUsage{dsig, cauth}
+		}), api.CSRVerdictApprove, nil},
+		{"new node by a bootstrap token the authorizer refuses", clientCSR(t, clientReq, "system:bootstrap:zzzzzz", bootstrap), api.CSRVerdictDeny, []string{CheckAuthz}},
+		{"renewal the authorizer refuses", clientCSR(t, with(clientReq, func(r *request) { r.cn = "system:node:worker-5" }), "system:node:worker-5", nodes), api.CSRVerdictDeny, []string{CheckAuthz}},
 		{"new node by a bootstrap token", clientCSR(t, clientReq, "system:bootstrap:abcdef", bootstrap), api.CSRVerdictApprove, nil},
 		{"usages without key encipherment", clientCSR(t, clientReq, "system:node:worker-3", nodes, setUsages(dsig, cauth)), api.CSRVerdictApprove, nil},
-		{"requested by another node", clientCSR(t, clientReq, "system:node:worker-1", nodes), api.CSRVerdictDeny, []string{CheckRequestor}},
+		{"requested by another node", clientCSR(t, clientReq, "system:node:worker-1", nodes), api.CSRVerdictDeny, []string{CheckRequestor, CheckAuthz}},
 		{"requested by the node outside system:nodes", clientCSR(t, clientReq, "system:node:worker-3", []string{"system:authenticated"}), api.CSRVerdictDeny, []string{CheckRequestor}},
 		{"requested by the admin", clientCSR(t, clientReq, "kubecerts-admin", []string{"system:masters"}), api.CSRVerdictDeny, []string{CheckRequestor}},
 		{"CN not a node", clientCSR(t, with(clientReq, func(r *request) { r.cn = "admin" }), "system:bootstrap:abcdef", bootstrap), api.CSRVerdictDeny, []string{CheckSubject}},
@@ -375,18 +501,55 @@ func TestReviewKubeletClient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			// No Node lookup: a client certificate does not need the Node.
-			r := Review(tt.csr, nil, Options{MaxDuration: 365 * 24 * time.Hour})
+			// No Nodes: a client certificate does not need the Node.
+			cluster := &fakeCluster{allowed: map[string]bool{
+				"system:node:worker-3|selfnodeclient": true,
+				"system:node:worker-4|nodeclient":     true,
+				"system:bootstrap:abcdef|nodeclient":  true,
+				"system:node:worker-1|selfnodeclient": true,
+				"kubecerts-admin|nodeclient":          true,
+			}}
+			r := Review(tt.csr, cluster, Options{MaxDuration: 365 * 24 * time.Hour})
 			if r.Verdict != tt.wantVerdict {
 				t.Errorf("verdict = %s (%s), want %s", r.Verdict, r.Reason, tt.wantVerdict)
 			}
 			if got := failedNames(r); !slices.Equal(got, tt.wantFailed) {
 				t.Errorf("failed checks = %v, want %v\n%+v", got, tt.wantFailed, r.Checks)
 			}
-			if r.NodeName != "worker-3" && tt.wantFailed == nil {
+			if !strings.HasPrefix(r.NodeName, "system:node:") && !strings.HasPrefix(r.NodeName, "worker-") && tt.wantFailed == nil {
 				t.Errorf("node name = %q", r.NodeName)
 			}
 		})
+	}
+}
+
+// TestReviewKubeletClientAuthorization pins the SubjectAccessReviews made:
+// selfnodeclient first for a renewal, nodeclient for anyone else, and an
+// authorizer that cannot be asked leaves the CSR undecided.
+func TestReviewKubeletClientAuthorization(t *testing.T) {
+	clientReq := request{cn: "system:node:worker-3", orgs: []string{"system:nodes"}}
+	nodes := []string{"system:nodes", "system:authenticated"}
+	bootstrap := []string{"system:bootstrappers", "system:authenticated"}
+
+	c := &fakeCluster{}
+	r := Review(clientCSR(t, clientReq, "system:node:worker-3", nodes), c, Options{})
+	if want := []string{"system:node:worker-3|selfnodeclient", "system:node:worker-3|nodeclient"}; !slices.Equal(c.sars, want) {
+		t.Errorf("renewal: SARs %v, want %v", c.sars, want)
+	}
+	if r.Verdict != api.CSRVerdictDeny || !strings.Contains(r.Reason, `authorization: "system:node:worker-3" may not create certificatesigningrequests/selfnodeclient (no rule allows it) nor certificatesigningrequests/nodeclient`) {
+		t.Errorf("renewal refused: %s %s", r.Verdict, r.Reason)
+	}
+
+	c = &fakeCluster{}
+	Review(clientCSR(t, clientReq, "system:bootstrap:abcdef", bootstrap), c, Options{})
+	if want := []string{"system:bootstrap:abcdef|nodeclient"}; !slices.Equal(c.sars, want) {
+		t.Errorf("bootstrap: SARs %v, want %v", c.sars, want)
+	}
+
+	c = &fakeCluster{authzErr: errors.New("connection refused")}
+	r = Review(clientCSR(t, clientReq, "system:bootstrap:abcdef", bootstrap), c, Options{})
+	if r.Verdict != api.CSRVerdictSkip || !r.Retryable || !strings.Contains(r.Reason, "connection refused") {
+		t.Errorf("authorizer unreachable: %s retryable=%v %s", r.Verdict, r.Retryable, r.Reason)
 	}
 }
 

@@ -2,6 +2,7 @@ package csrcheck
 
 import (
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -34,7 +35,7 @@ func FuzzReview(f *testing.F) {
 		if expiration != 0 {
 			csr.Spec.ExpirationSeconds = &expiration
 		}
-		r := Review(csr, lookup(nodes), Options{MaxDuration: 365 * 24 * time.Hour})
+		r := Review(csr, testCluster(nodes), Options{MaxDuration: 365 * 24 * time.Hour, NodeCIDRs: testNodeCIDRs})
 
 		if r.Reason == "" || len(r.Checks) == 0 {
 			t.Fatalf("no reason or no checks: %+v", r)
@@ -98,10 +99,21 @@ func assertApprovable(t *testing.T, csr *certificatesv1.CertificateSigningReques
 			}) {
 				t.Fatalf("approved IP %v not of node %s", ip, name)
 			}
+			a, _ := netip.AddrFromSlice(ip)
+			a = a.Unmap()
+			if !slices.ContainsFunc(testNodeCIDRs, func(p netip.Prefix) bool { return p.Contains(a) }) || a.IsLoopback() || a.IsMulticast() ||
+				netip.MustParsePrefix("10.96.0.0/12").Contains(a) || a == netip.MustParseAddr("10.0.0.2") {
+				t.Fatalf("approved IP %v outside the node CIDRs, special, a Service's or the API server's", ip)
+			}
 		}
 		for _, d := range req.DNSNames {
-			if !strings.EqualFold(d, name) && !slices.ContainsFunc(node.Status.Addresses, func(a corev1.NodeAddress) bool {
-				return a.Type != corev1.NodeInternalIP && a.Type != corev1.NodeExternalIP && strings.EqualFold(a.Address, d)
+			k := ClaimKey(d)
+			if strings.Contains(k, "*") || strings.Contains(k, "svc") || strings.HasSuffix(k, "cluster.local") ||
+				(k != name && !strings.HasPrefix(k, name+".")) {
+				t.Fatalf("approved DNS name %q: a wildcard, a Service's, or not under node %s", d, name)
+			}
+			if k != name && !slices.ContainsFunc(node.Status.Addresses, func(a corev1.NodeAddress) bool {
+				return a.Type != corev1.NodeInternalIP && a.Type != corev1.NodeExternalIP && ClaimKey(a.Address) == k
 			}) {
 				t.Fatalf("approved DNS name %q not of node %s", d, name)
 			}

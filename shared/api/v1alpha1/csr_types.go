@@ -91,6 +91,9 @@ type CSRReview struct {
 	Reason string `json:"reason"`
 	// Checks lists every check made, in order, with its result.
 	Checks []CSRCheck `json:"checks"`
+	// RefusedSANs lists each SAN refused by a rule, once per rule (omitted
+	// when none was).
+	RefusedSANs []CSRRefusedSAN `json:"refusedSANs,omitempty"`
 	// Action is what approve or deny did (omitted by list): approved,
 	// force-approved, denied, left-pending, would-approve, would-deny (dry
 	// run), unchanged, not-found, error.
@@ -99,10 +102,24 @@ type CSRReview struct {
 	Error string `json:"error,omitempty"`
 }
 
+// CSRRefusedSAN is a subject alternative name and a rule that refused it.
+type CSRRefusedSAN struct {
+	// SAN is the DNS name or IP as the CSR asks for it.
+	SAN string `json:"san"`
+	// Rule that refused it: wildcard, invalid-name, cluster-service,
+	// service-range, apiserver-address, special-address, other-node,
+	// node-address, node-name, allow-dns, node-cidr, no-node-cidr,
+	// resolve-dns.
+	Rule string `json:"rule"`
+	// Message says what was found.
+	Message string `json:"message"`
+}
+
 // CSRCheck is one named check and its result.
 type CSRCheck struct {
-	// Name of the check: signer, request, requestor, subject, node, ip-sans,
-	// dns-sans, sans, usages, key, duration, condition.
+	// Name of the check: signer, request, requestor, authorization,
+	// subject, node, ip-sans, dns-sans, sans, usages, key, duration,
+	// condition.
 	Name string `json:"name"`
 	// Passed is true when the CSR meets the check.
 	Passed bool `json:"passed"`

@@ -1,0 +1,252 @@
+package rotate
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"sync"
+	"time"
+
+	authorizationv1 "k8s.io/api/authorization/v1"
+	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/kubecerts/kubecerts/plugins/rotate/csrcheck"
+)
+
+// The objects the checks read besides CSRs and Nodes: the Service ranges
+// (networking.k8s.io ServiceCIDRs, and the kubernetes Service's ClusterIPs)
+// and the API server's own addresses (the kubernetes EndpointSlice, which
+// the API server writes). No node can write any of them.
+const (
+	apiServerNamespace = metav1.NamespaceDefault
+	apiServerService   = "kubernetes"
+)
+
+// csrCluster is the csrcheck.Cluster of the csr commands: Nodes from a
+// nodeSource, the Service ranges and the API server's addresses from a
+// factsCache, SubjectAccessReviews through the API.
+type csrCluster struct {
+	ctx    context.Context
+	client kubernetes.Interface
+	nodes  nodeSource
+	facts  *factsCache
+}
+
+// nodeSource finds Nodes by name and by what they claim (csrcheck.ClaimKey).
+type nodeSource interface {
+	node(ctx context.Context, name string) (*corev1.Node, error)
+	claiming(ctx context.Context, key string) ([]string, error)
+}
+
+func (c *csrCluster) Node(name string) (*corev1.Node, error) { return c.nodes.node(c.ctx, name) }
+
+func (c *csrCluster) NodesClaiming(key string) ([]string, error) {
+	return c.nodes.claiming(c.ctx, key)
+}
+
+func (c *csrCluster) ServiceRanges() ([]netip.Prefix, error) {
+	f := c.facts.get(c.ctx, c.client)
+	return f.ranges, f.rangesErr
+}
+
+func (c *csrCluster) APIServerAddresses() ([]netip.Addr, error) {
+	f := c.facts.get(c.ctx, c.client)
+	return f.apiAddrs, f.apiErr
+}
+
+// Authorize makes the SubjectAccessReview kube-controller-manager's CSR
+// approver makes: may the requestor, as the API server authenticated it,
+// create certificatesigningrequests/<subresource>.
+func (c *csrCluster) Authorize(csr *certificatesv1.CertificateSigningRequest, subresource string) (bool, string, error) {
+	extra := map[string]authorizationv1.ExtraValue{}
+	for k, v := range csr.Spec.Extra {
+		extra[k] = authorizationv1.ExtraValue(v)
+	}
+	sar := &authorizationv1.SubjectAccessReview{Spec: authorizationv1.SubjectAccessReviewSpec{
+		User:   csr.Spec.Username,
+		UID:    csr.Spec.UID,
+		Groups: csr.Spec.Groups,
+		Extra:  extra,
+		ResourceAttributes: &authorizationv1.ResourceAttributes{
+			Group:       certificatesv1.GroupName,
+			Resource:    "certificatesigningrequests",
+			Subresource: subresource,
+			Verb:        "create",
+		},
+	}}
+	res, err := c.client.AuthorizationV1().SubjectAccessReviews().Create(c.ctx, sar, metav1.CreateOptions{})
+	if err != nil {
+		return false, "", fmt.Errorf("creating a subjectaccessreview: %w", err)
+	}
+	reason := res.Status.Reason
+	if res.Status.EvaluationError != "" {
+		reason += " (evaluation error: " + res.Status.EvaluationError + ")"
+	}
+	return res.Status.Allowed && !res.Status.Denied, reason, nil
+}
+
+// serviceFacts are the Service ranges and the API server's addresses, with
+// the errors reading them.
+type serviceFacts struct {
+	ranges    []netip.Prefix
+	rangesErr error
+	apiAddrs  []netip.Addr
+	apiErr    error
+	// fallback: the cluster serves no ServiceCIDRs, so the ranges are only
+	// the kubernetes Service's ClusterIPs and --service-cidr.
+	fallback bool
+}
+
+// factsCache reads the serviceFacts once, or again when they are older than
+// ttl (0: never); a read that failed is not kept.
+type factsCache struct {
+	extra []netip.Prefix // --service-cidr
+	ttl   time.Duration
+	now   func() time.Time
+
+	mu   sync.Mutex
+	at   time.Time
+	f    *serviceFacts
+	errs int // reads that failed, for tests
+}
+
+func newFactsCache(serviceCIDRs []netip.Prefix, ttl time.Duration) *factsCache {
+	return &factsCache{extra: serviceCIDRs, ttl: ttl, now: time.Now}
+}
+
+func (fc *factsCache) get(ctx context.Context, client kubernetes.Interface) serviceFacts {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	if fc.f != nil && (fc.ttl == 0 || fc.now().Sub(fc.at) < fc.ttl) {
+		return *fc.f
+	}
+	f := readServiceFacts(ctx, client, fc.extra)
+	if f.rangesErr != nil || f.apiErr != nil {
+		fc.errs++
+		return f
+	}
+	fc.f, fc.at = &f, fc.now()
+	return f
+}
+
+// readServiceFacts reads the Service ranges: every ServiceCIDR's CIDRs
+// where the cluster serves them, else (NotFound: no such API) the
+// kubernetes Service's ClusterIPs, always with extra (--service-cidr); and
+// the API server's addresses from the kubernetes EndpointSlice in default.
+// A missing Service or EndpointSlice adds nothing; any other error is kept.
+func readServiceFacts(ctx context.Context, client kubernetes.Interface, extra []netip.Prefix) serviceFacts {
+	f := serviceFacts{ranges: append([]netip.Prefix(nil), extra...)}
+	opts := metav1.ListOptions{Limit: 500}
+	for {
+		list, err := client.NetworkingV1().ServiceCIDRs().List(ctx, opts)
+		if apierrors.IsNotFound(err) {
+			f.fallback = true
+			break
+		}
+		if err != nil {
+			f.rangesErr = fmt.Errorf("listing servicecidrs: %w", err)
+			break
+		}
+		for _, sc := range list.Items {
+			for _, cidr := range sc.Spec.CIDRs {
+				if p, err := netip.ParsePrefix(cidr); err == nil {
+					f.ranges = append(f.ranges, p.Masked())
+				}
+			}
+		}
+		if list.Continue == "" {
+			break
+		}
+		opts.Continue = list.Continue
+	}
+	svc, err := client.CoreV1().Services(apiServerNamespace).Get(ctx, apiServerService, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		for _, ip := range svc.Spec.ClusterIPs {
+			if a, err := netip.ParseAddr(ip); err == nil {
+				a = a.Unmap()
+				f.ranges = append(f.ranges, netip.PrefixFrom(a, a.BitLen()))
+			}
+		}
+	case !apierrors.IsNotFound(err) && f.rangesErr == nil:
+		f.rangesErr = fmt.Errorf("reading service %s/%s: %w", apiServerNamespace, apiServerService, err)
+	}
+	slice, err := client.DiscoveryV1().EndpointSlices(apiServerNamespace).Get(ctx, apiServerService, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		for _, ep := range slice.Endpoints {
+			for _, addr := range ep.Addresses {
+				if a, err := netip.ParseAddr(addr); err == nil {
+					f.apiAddrs = append(f.apiAddrs, a.Unmap())
+				}
+			}
+		}
+	case !apierrors.IsNotFound(err):
+		f.apiErr = fmt.Errorf("reading endpointslice %s/%s: %w", apiServerNamespace, apiServerService, err)
+	}
+	return f
+}
+
+var csrNodesResource = schema.GroupResource{Resource: "nodes"}
+
+// listedNodes is the nodeSource of list, approve and deny: every Node,
+// listed once (page by page) when first asked: whether another Node claims
+// a name needs them all.
+type listedNodes struct {
+	client kubernetes.Interface
+
+	once   sync.Once
+	byName map[string]*corev1.Node
+	claims map[string][]string
+	err    error
+}
+
+func newListedNodes(client kubernetes.Interface) *listedNodes { return &listedNodes{client: client} }
+
+func (l *listedNodes) load(ctx context.Context) error {
+	l.once.Do(func() {
+		l.byName, l.claims = map[string]*corev1.Node{}, map[string][]string{}
+		opts := metav1.ListOptions{Limit: 500}
+		for {
+			list, err := l.client.CoreV1().Nodes().List(ctx, opts)
+			if err != nil {
+				l.err = fmt.Errorf("listing nodes: %w", err)
+				return
+			}
+			for i := range list.Items {
+				n := &list.Items[i]
+				l.byName[n.Name] = n
+				for _, k := range csrcheck.ClaimKeys(n) {
+					l.claims[k] = append(l.claims[k], n.Name)
+				}
+			}
+			if list.Continue == "" {
+				return
+			}
+			opts.Continue = list.Continue
+		}
+	})
+	return l.err
+}
+
+func (l *listedNodes) node(ctx context.Context, name string) (*corev1.Node, error) {
+	if err := l.load(ctx); err != nil {
+		return nil, err
+	}
+	if n, ok := l.byName[name]; ok {
+		return n, nil
+	}
+	return nil, apierrors.NewNotFound(csrNodesResource, name)
+}
+
+func (l *listedNodes) claiming(ctx context.Context, key string) ([]string, error) {
+	if err := l.load(ctx); err != nil {
+		return nil, err
+	}
+	return l.claims[key], nil
+}
