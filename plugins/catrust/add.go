@@ -36,7 +36,12 @@ var (
 		the secret at the same time, the change is re-applied to what it wrote:
 		nothing is lost. If any certificate is refused, nothing is written. A secret
 		of a built-in type other than Opaque (kubernetes.io/tls, say) is not a trust
-		secret and is not written.`)
+		secret and is not written.
+
+		A certificate key stored in a form nodes cannot install (CRLF line endings,
+		base64 of PEM, DER) is rewritten as LF PEM. When that key also holds more
+		than certificates (a CRL, a key, other text), which the rewrite would lose,
+		add fails naming the key and nothing is written: edit the key by hand.`)
 
 	addExample = templates.Examples(`
 		# Add a CA to custom-ca-trust-secret in kube-system

@@ -29,6 +29,12 @@ var (
 		Keys that are not certificates, labels and annotations are kept, and so is
 		the secret itself when its last certificate goes.
 
+		A key whose value holds more than certificates (a CRL, a key, other text)
+		is not rewritten, as that would lose the rest: removing some of its
+		certificates by --fingerprint, --subject or --expired is an error (exit 1)
+		naming the key, and nothing is written. Edit the key by hand, or remove the
+		whole key by name.
+
 		A key names a place, not a certificate: add reuses the lowest free caN.crt,
 		so between a list and a remove another writer may have put a different
 		certificate under the same key. Scripts should remove by --fingerprint,

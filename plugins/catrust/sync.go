@@ -26,7 +26,14 @@ var (
 		and its certificates are checked as add checks them; if any is refused,
 		nothing is written. What changes (added, removed, kept, by fingerprint) is
 		printed first. Keys that are not certificates, labels and annotations are
-		kept, and so are certificate keys that do not parse (remove them by name).`)
+		kept, and so are certificate keys that do not parse (remove them by name).
+
+		A certificate key stored in a form nodes cannot install (CRLF line endings,
+		base64 of PEM, DER) is rewritten as LF PEM. A key whose value holds more
+		than certificates (a CRL, a key, other text) is not rewritten, as that would
+		lose the rest: when it would be (re-encoded, or --prune removing some of its
+		certificates), sync fails naming the key and nothing is written; edit the
+		key by hand.`)
 
 	syncExample = templates.Examples(`
 		# Make the secret hold exactly the CAs of the node-pool file
