@@ -36,7 +36,12 @@ var (
 		the secret at the same time, the change is re-applied to what it wrote:
 		nothing is lost. If any certificate is refused, nothing is written. A secret
 		of a built-in type other than Opaque (kubernetes.io/tls, say) is not a trust
-		secret and is not written.`)
+		secret and is not written.
+
+		A certificate key stored in a form nodes cannot install (CRLF line endings,
+		base64 of PEM, DER) is rewritten as LF PEM. When that key also holds more
+		than certificates (a CRL, a key, other text), which the rewrite would lose,
+		add fails naming the key and nothing is written: edit the key by hand.`)
 
 	addExample = templates.Examples(`
 		# Add a CA to custom-ca-trust-secret in kube-system
@@ -164,7 +169,10 @@ func (o *AddOptions) mutate(current *corev1.Secret) (*corev1.Secret, *api.CATrus
 	desired := o.baseSecret(current)
 	change := &api.CATrustChange{Operation: "add"}
 	contents := readKeys(current)
-	stored := keepAll(contents, desired, change)
+	stored, err := o.keepAll(contents, desired, change)
+	if err != nil {
+		return nil, nil, err
+	}
 	for _, in := range o.inputs {
 		for _, c := range in.certs {
 			fp := certificate.Fingerprint(c)
@@ -190,9 +198,10 @@ func (o *AddOptions) mutate(current *corev1.Secret) (*corev1.Secret, *api.CATrus
 	return desired, change, nil
 }
 
-// keepAll records every certificate of contents as kept and returns, by
-// fingerprint, why a certificate already stored is skipped.
-func keepAll(contents []keyContent, desired *corev1.Secret, change *api.CATrustChange) map[string]string {
+// keepAll records every certificate of contents as kept (reencoded when
+// rewritten as PEM) and returns, by fingerprint, why a certificate already
+// stored is skipped.
+func (s *secretOptions) keepAll(contents []keyContent, desired *corev1.Secret, change *api.CATrustChange) (map[string]string, error) {
 	stored := map[string]string{}
 	for _, kc := range contents {
 		if kc.err != nil && len(kc.certs) == 0 {
@@ -205,10 +214,12 @@ func keepAll(contents []keyContent, desired *corev1.Secret, change *api.CATrustC
 			}
 		}
 		if len(kc.certs) > 0 {
-			reencode(desired, kc, change, func(*x509.Certificate) string { return "" })
+			if err := s.reencode(desired, kc, change, func(*x509.Certificate) string { return "" }); err != nil {
+				return nil, err
+			}
 		}
 	}
-	return stored
+	return stored, nil
 }
 
 // countOf counts s in list.

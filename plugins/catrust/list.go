@@ -133,6 +133,11 @@ func (o *ListOptions) Run(cmd *cobra.Command) error {
 		if kc.err != nil {
 			list.Errors = append(list.Errors, api.ReportError{Source: "secrets", Location: location, Message: kc.err.Error()})
 			errLines = append(errLines, fmt.Sprintf("%s key %s: %v", &o.secretOptions, kc.key, kc.err))
+		} else if kc.misencoded != "" && len(kc.besides) > 0 {
+			// add and sync refuse to rewrite it (checkRewrite): no advice
+			// to run them.
+			warnLines = append(warnLines, fmt.Sprintf("%s key %s: stored %s, which nodes cannot install; it also holds %s besides certificates, "+
+				"so kubectl ca-trust add and sync do not rewrite it: edit the key by hand", &o.secretOptions, kc.key, kc.misencoded, andList(kc.besides)))
 		} else if kc.misencoded != "" {
 			// Readable here, but not by the nodes: say so, as validate would.
 			warnLines = append(warnLines, fmt.Sprintf("%s key %s: stored %s, which nodes cannot install: "+

@@ -135,21 +135,26 @@ func TestListKeyOrderAndSeveralPerKey(t *testing.T) {
 // TestListWarnsOfValuesNodesCannotInstall: a certificate stored as base64
 // of PEM or with CRLF line endings is listed (it parses), with a warning
 // naming the key and the repair; the exit status stays that of the
-// certificates, and clean keys get no warning.
+// certificates, and clean keys get no warning. A key that also holds more
+// than certificates is one add and sync refuse to rewrite: the repair is
+// by hand.
 func TestListWarnsOfValuesNodesCannotInstall(t *testing.T) {
 	a := fixturePEM(t, "ca-a")
 	s := trustSecret(map[string][]byte{
 		"ca1.crt": []byte(base64.StdEncoding.EncodeToString(a)),
 		"ca2.crt": bytes.ReplaceAll(fixturePEM(t, "ca-b"), []byte("\n"), []byte("\r\n")),
 		"ca3.crt": fixturePEM(t, "ca-c"),
+		"ca4.crt": bytes.ReplaceAll(append(fixturePEM(t, "ca-c"), crlPEM(t)...), []byte("\n"), []byte("\r\n")),
 	})
 	code, out, errOut := run(t, fakeClient(s), "", "list", "-o", "name")
-	if code != 0 || strings.Count(out, "\n") != 3 {
+	if code != 0 || strings.Count(out, "\n") != 4 {
 		t.Fatalf("exit %d, stdout:\n%s", code, out)
 	}
 	want := []string{
 		"warning: secret kube-system/custom-ca-trust-secret key ca1.crt: stored as base64 of PEM, which nodes cannot install: kubectl ca-trust add or sync rewrites it as PEM",
 		"warning: secret kube-system/custom-ca-trust-secret key ca2.crt: stored with CRLF line endings, which nodes cannot install: kubectl ca-trust add or sync rewrites it as PEM",
+		"warning: secret kube-system/custom-ca-trust-secret key ca4.crt: stored with CRLF line endings, which nodes cannot install; " +
+			"it also holds a X509 CRL (PEM block 2) besides certificates, so kubectl ca-trust add and sync do not rewrite it: edit the key by hand",
 	}
 	if got := strings.Split(strings.TrimSpace(errOut), "\n"); !reflect.DeepEqual(got, want) {
 		t.Errorf("stderr:\n%s\nwant:\n%s", errOut, strings.Join(want, "\n"))

@@ -29,6 +29,12 @@ var (
 		Keys that are not certificates, labels and annotations are kept, and so is
 		the secret itself when its last certificate goes.
 
+		A key whose value holds more than certificates (a CRL, a key, other text)
+		is not rewritten, as that would lose the rest: removing some of its
+		certificates by --fingerprint, --subject or --expired is an error (exit 1)
+		naming the key, and nothing is written. Edit the key by hand, or remove the
+		whole key by name.
+
 		A key names a place, not a certificate: add reuses the lowest free caN.crt,
 		so between a list and a remove another writer may have put a different
 		certificate under the same key. Scripts should remove by --fingerprint,
@@ -176,6 +182,9 @@ func (o *RemoveOptions) mutate(current *corev1.Secret, now time.Time) (*corev1.S
 		if kc.err != nil {
 			return nil, nil, fmt.Errorf("%s key %s also holds data that does not parse (%v): remove the key by name; nothing was written", &o.secretOptions, kc.key, kc.err)
 		}
+		if err := o.checkRewrite(kc, rewriteDoing("removing", len(kc.certs)-len(keep), len(keep))); err != nil {
+			return nil, nil, err
+		}
 		rewriteKey(desired, kc.key, keep, change)
 	}
 	if err := o.checkMatched(matched); err != nil {
@@ -263,8 +272,24 @@ func keepKey(kc keyContent, change *api.CATrustChange) {
 	}
 }
 
+// rewriteDoing says, for checkRewrite, what removing (the verb: removing,
+// pruning) gone of a key's certificates, keeping kept, does to the key:
+// rewrites it with the certificates kept, or deletes it.
+func rewriteDoing(removing string, gone, kept int) string {
+	switch {
+	case kept == 0 && gone == 1:
+		return removing + " its last certificate deletes the key"
+	case kept == 0:
+		return fmt.Sprintf("%s its %d certificates deletes the key", removing, gone)
+	case gone == 1:
+		return removing + " a certificate from it rewrites it with its other certificates only"
+	}
+	return fmt.Sprintf("%s %d certificates from it rewrites it with its other certificates only", removing, gone)
+}
+
 // rewriteKey stores keep under key (deleting the key when keep is empty)
-// and records them as kept.
+// and records them as kept. The caller has checked the rewrite
+// (checkRewrite).
 func rewriteKey(desired *corev1.Secret, key string, keep []*x509.Certificate, change *api.CATrustChange) {
 	if len(keep) == 0 {
 		delete(desired.Data, key)

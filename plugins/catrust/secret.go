@@ -98,6 +98,11 @@ type keyContent struct {
 	// install ("as base64 of PEM", "as DER", "with CRLF line endings"), ""
 	// when it does not.
 	misencoded string
+	// besides lists what a readable value holds besides certificates: PEM
+	// blocks of other types (by type and position) and text outside the
+	// blocks. A rewrite stores certificates only, so a key that holds any
+	// of these is not rewritten (see checkRewrite). Never the content.
+	besides []string
 }
 
 // readKeys reads every certificate key of s (nil: none) in key order.
@@ -116,6 +121,7 @@ func readKeys(s *corev1.Secret) []keyContent {
 		} else {
 			kc.certs = b.Certificates
 			kc.misencoded = misencoding(b)
+			kc.besides = besidesCertificates(s.Data[k], b)
 		}
 		out = append(out, kc)
 	}
@@ -137,20 +143,70 @@ func misencoding(b *certificate.Bundle) string {
 	return strings.Join(what, " and ")
 }
 
+// besidesCertificates lists what v, read as b, holds besides certificates:
+// the PEM blocks of other types (a CRL; a private key, named and never
+// read) and non-blank text outside the PEM blocks, under base64 too. The
+// items name what is there, never what it says: text outside the blocks
+// may be a password.
+func besidesCertificates(v []byte, b *certificate.Bundle) []string {
+	var out []string
+	for _, s := range b.Skipped {
+		out = append(out, strings.TrimSuffix(s, ", not read"))
+	}
+	if b.Format == certificate.FormatPEM || b.Format == certificate.FormatBase64PEM {
+		for range b.Base64Layers {
+			v, _ = decodeBase64(v)
+		}
+		if hasTextOutsideBlocks(v) {
+			out = append(out, "text outside its PEM blocks")
+		}
+	}
+	return out
+}
+
+// checkRewrite refuses a rewrite of kc, which stores its certificates
+// alone, when kc holds anything else: doing says what the rewrite does, in
+// words followed by ", which would lose it". Nothing of the value is quoted.
+func (s *secretOptions) checkRewrite(kc keyContent, doing string) error {
+	if len(kc.besides) == 0 {
+		return nil
+	}
+	it := "it"
+	if len(kc.besides) > 1 {
+		it = "them"
+	}
+	return fmt.Errorf("key %q of %s holds, besides certificates, %s: %s, which would lose %s; "+
+		"edit the key by hand so that it holds certificates only (move the rest to a key whose name does not end in %s, which ca-trust leaves alone), "+
+		"then run this again; nothing was written", kc.key, s, andList(kc.besides), doing, it, certKeySuffix)
+}
+
+// andList joins items as people list them: "a, b and c".
+func andList(items []string) string {
+	if n := len(items); n > 1 {
+		return strings.Join(items[:n-1], ", ") + " and " + items[n-1]
+	}
+	return strings.Join(items, "")
+}
+
 // reencode rewrites kc's value as LF PEM when nodes could not install it as
 // stored, recording its certificates as reencoded; else it records them as
-// kept, with keptReason's reason.
-func reencode(desired *corev1.Secret, kc keyContent, change *api.CATrustChange, keptReason func(*x509.Certificate) string) {
+// kept, with keptReason's reason. A value that holds more than certificates
+// is not rewritten: that is an error.
+func (s *secretOptions) reencode(desired *corev1.Secret, kc keyContent, change *api.CATrustChange, keptReason func(*x509.Certificate) string) error {
 	if kc.err == nil && kc.misencoded != "" {
+		if err := s.checkRewrite(kc, "rewriting it as PEM (it is stored "+kc.misencoded+") keeps its certificates only"); err != nil {
+			return err
+		}
 		desired.Data[kc.key] = encodePEMs(kc.certs)
 		for _, c := range kc.certs {
 			change.Reencoded = append(change.Reencoded, changeItem(kc.key, c, "stored "+kc.misencoded+"; rewritten as PEM"))
 		}
-		return
+		return nil
 	}
 	for _, c := range kc.certs {
 		change.Kept = append(change.Kept, changeItem(kc.key, c, keptReason(c)))
 	}
+	return nil
 }
 
 // countCerts counts the certificates of contents.

@@ -1,8 +1,16 @@
 package catrust
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/pem"
 	"errors"
+	"math/big"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -20,6 +28,7 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/certificate/certtest"
 )
 
 func TestKeyOrderAndNextFreeKey(t *testing.T) {
@@ -311,4 +320,166 @@ func TestNamespaceDefault(t *testing.T) {
 	if s.ref.Namespace != "platform" || s.String() != "secret platform/custom-ca-trust-secret" {
 		t.Errorf("with -n platform: %s", s)
 	}
+}
+
+// TestRewriteOfMoreThanCertificatesRefused (issue 15): remove and sync
+// --prune rewrite a key with the certificates left in it, or delete it when
+// none is; add and sync rewrite a key nodes cannot install (CRLF, base64)
+// as PEM. Each stores certificates only, so a key that holds anything else
+// (a CRL, a private key, text outside its PEM blocks) would lose it: the
+// command fails with one error naming the key and what it holds, never the
+// content itself, and writes nothing, under --dry-run too. A key of
+// certificates only is rewritten as before, and a key with more in it that
+// the command does not rewrite is left as it is.
+func TestRewriteOfMoreThanCertificatesRefused(t *testing.T) {
+	t.Chdir(t.TempDir())
+	crl := crlPEM(t)
+	const note = "db_password: hunter2-planted\n" // text outside the blocks
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	crlf := func(v []byte) []byte { return bytes.ReplaceAll(v, []byte("\n"), []byte("\r\n")) }
+	b64 := func(v []byte) []byte { return []byte(base64.StdEncoding.EncodeToString(v)) }
+	c, warn := fixturePEM(t, "ca-c"), fixturePEM(t, "ca-warn")
+	addWarn := filepath.Join(testdata, "ca-warn.pem")
+	for name, certs := range map[string][]string{"abc.pem": {"ca-a", "ca-b", "ca-c"}, "ab.pem": {"ca-a", "ca-b"}} {
+		var list []*x509.Certificate
+		for _, n := range certs {
+			list = append(list, fixture(t, n))
+		}
+		if err := os.WriteFile(name, FormatBundle(list), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// never may appear in any output: what ca3.crt holds besides certificates.
+	never := []string{midLine(crl), "hunter2", "db_password", midLine([]byte(testKey))}
+	const key = `key "ca3.crt" of secret kube-system/custom-ca-trust-secret holds, besides certificates, `
+	onlyPEM := func(names ...string) []byte {
+		var list []*x509.Certificate
+		for _, n := range names {
+			list = append(list, fixture(t, n))
+		}
+		return encodePEMs(list)
+	}
+
+	for _, tt := range []struct {
+		name  string
+		value []byte   // ca3.crt's; ca1.crt and ca2.crt hold ca-a and ca-b
+		args  []string // the verb and its arguments
+		// refused: what the error says ca3.crt holds and what the command
+		// would do to it; "" when the command succeeds.
+		refused string
+		// after is ca3.crt once the command succeeded (nil: deleted).
+		after []byte
+	}{
+		// remove: a certificate goes, the key is rewritten with the others.
+		{name: "remove one of two certificates from a key that also holds a CRL", value: cat(c, warn, crl),
+			args:    []string{"remove", "--subject", "kubecerts-trust-warn"},
+			refused: "a X509 CRL (PEM block 3): removing a certificate from it rewrites it with its other certificates only, which would lose it"},
+		{name: "remove the last certificate of a key that also holds a CRL", value: cat(c, crl),
+			args:    []string{"remove", "--fingerprint", fp(t, "ca-c")[:16]},
+			refused: "a X509 CRL (PEM block 2): removing its last certificate deletes the key, which would lose it"},
+		{name: "remove from a key with text outside its PEM blocks", value: cat(c, []byte(note), warn),
+			args:    []string{"remove", "--subject", "kubecerts-trust-warn"},
+			refused: "text outside its PEM blocks: removing a certificate from it"},
+		{name: "remove from a key that also holds a private key, under --dry-run=server", value: cat(c, []byte(testKey), warn),
+			args:    []string{"remove", "--subject", "kubecerts-trust-c", "--dry-run=server"},
+			refused: "a private key (PEM block 2): removing a certificate from it"},
+		{name: "remove of certificates only: rewritten", value: cat(c, warn),
+			args: []string{"remove", "--subject", "kubecerts-trust-warn"}, after: onlyPEM("ca-c")},
+		{name: "remove from another key: a key with a CRL is left as it is", value: cat(c, crl, []byte(note)),
+			args: []string{"remove", "ca1.crt"}, after: cat(c, crl, []byte(note))},
+		{name: "remove by key name: the key goes, as named", value: cat(c, crl),
+			args: []string{"remove", "ca3.crt"}, after: nil},
+
+		// add: a key nodes cannot install is re-encoded as PEM.
+		{name: "add, re-encoding a CRLF key that also holds a CRL", value: crlf(cat(c, crl)),
+			args:    []string{"add", addWarn},
+			refused: "a X509 CRL (PEM block 2): rewriting it as PEM (it is stored with CRLF line endings) keeps its certificates only, which would lose it"},
+		{name: "add under --dry-run=client -o yaml, re-encoding a CRLF key that also holds a CRL", value: crlf(cat(c, crl)),
+			args:    []string{"add", addWarn, "--dry-run=client", "-o", "yaml"},
+			refused: "a X509 CRL (PEM block 2): rewriting it as PEM (it is stored with CRLF line endings)"},
+		{name: "add, re-encoding a base64 key with text outside its PEM blocks", value: b64(cat(c, []byte(note))),
+			args:    []string{"add", addWarn},
+			refused: "text outside its PEM blocks: rewriting it as PEM (it is stored as base64 of PEM) keeps its certificates only, which would lose it"},
+		{name: "add, re-encoding a CRLF key of certificates only: rewritten", value: crlf(cat(c, warn)),
+			args: []string{"add", addWarn}, after: onlyPEM("ca-c", "ca-warn")},
+		{name: "add leaves a LF key with a CRL as it is", value: cat(c, crl),
+			args: []string{"add", addWarn}, after: cat(c, crl)},
+
+		// sync: re-encoding as add does, and --prune removing as remove does.
+		{name: "sync, re-encoding a CRLF key that also holds a CRL", value: crlf(cat(c, crl)),
+			args:    []string{"sync", "abc.pem"},
+			refused: "a X509 CRL (PEM block 2): rewriting it as PEM (it is stored with CRLF line endings)"},
+		{name: "sync --prune, re-encoding a base64 key with text outside its PEM blocks", value: b64(cat(c, []byte(note))),
+			args:    []string{"sync", "abc.pem", "--prune"},
+			refused: "text outside its PEM blocks: rewriting it as PEM (it is stored as base64 of PEM)"},
+		{name: "sync --prune of the last certificate of a key that also holds a CRL", value: cat(c, crl),
+			args:    []string{"sync", "ab.pem", "--prune"},
+			refused: "a X509 CRL (PEM block 2): pruning its last certificate deletes the key, which would lose it"},
+		{name: "sync --prune of one of two certificates, under --dry-run=server", value: cat(c, warn, crl, []byte(note)),
+			args:    []string{"sync", "abc.pem", "--prune", "--dry-run=server"},
+			refused: "a X509 CRL (PEM block 3) and text outside its PEM blocks: pruning a certificate from it rewrites it with its other certificates only, which would lose them"},
+		{name: "sync --prune of certificates only: rewritten", value: cat(c, warn),
+			args: []string{"sync", "abc.pem", "--prune"}, after: onlyPEM("ca-c")},
+		{name: "sync --prune keeps a key with a CRL whose certificates are in the file", value: cat(c, crl, []byte(note)),
+			args: []string{"sync", "abc.pem", "--prune"}, after: cat(c, crl, []byte(note))},
+		{name: "sync without --prune leaves a key with a CRL as it is", value: cat(c, warn, crl),
+			args: []string{"sync", "ab.pem"}, after: cat(c, warn, crl)},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := secretWith(t, "ca-a", "ca-b")
+			s.Data["ca3.crt"] = tt.value
+			cl := fakeClient(s.DeepCopy())
+			cl.PrependReactor("update", "secrets", dryRunEcho)
+			code, out, errOut := run(t, cl, "", tt.args[0], tt.args[1:]...)
+			for _, n := range never {
+				if strings.Contains(out+errOut, n) {
+					t.Errorf("output shows %q, which ca3.crt holds besides certificates:\nstdout:\n%s\nstderr:\n%s", n, out, errOut)
+				}
+			}
+			if tt.refused == "" {
+				if code != 0 {
+					t.Fatalf("exit %d; stderr:\n%s", code, errOut)
+				}
+				if got, ok := getSecret(t, cl).Data["ca3.crt"]; !bytes.Equal(got, tt.after) || ok != (tt.after != nil) {
+					t.Errorf("ca3.crt = %q, want %q", got, tt.after)
+				}
+				return
+			}
+			lines := strings.Split(strings.TrimSuffix(errOut, "\n"), "\n")
+			if code != 1 || out != "" || len(lines) != 1 || !strings.HasPrefix(lines[0], "error: "+key+tt.refused) ||
+				!strings.HasSuffix(lines[0], "; edit the key by hand so that it holds certificates only "+
+					"(move the rest to a key whose name does not end in .crt, which ca-trust leaves alone), then run this again; nothing was written") {
+				t.Errorf("exit %d, stdout %q, stderr:\n%s\nwant 1, no output and one line: error: %s%s…", code, out, errOut, key, tt.refused)
+			}
+			for _, v := range verbs(cl) {
+				if v != "get secrets" {
+					t.Errorf("API call %s: a refused rewrite must write nothing, not even a dry run", v)
+				}
+			}
+			if got := getSecret(t, cl); !reflect.DeepEqual(got.Data, s.Data) {
+				t.Errorf("the secret changed: %v", keysOf(got))
+			}
+		})
+	}
+}
+
+// crlPEM is a CRL (an X509 CRL PEM block), signed by a CA of its own.
+func crlPEM(t *testing.T) []byte {
+	t.Helper()
+	ca := certtest.CA(t, "kubecerts-crl-issuer")
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(1), ThisUpdate: fixedNow, NextUpdate: fixedNow.Add(24 * time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: big.NewInt(42), RevocationTime: fixedNow}},
+	}, ca.Cert, ca.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
+}
+
+// midLine is a line from the middle of a PEM block: if it shows up in
+// output, the block was printed.
+func midLine(p []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(p)), "\n")
+	return lines[len(lines)/2]
 }

@@ -26,7 +26,14 @@ var (
 		and its certificates are checked as add checks them; if any is refused,
 		nothing is written. What changes (added, removed, kept, by fingerprint) is
 		printed first. Keys that are not certificates, labels and annotations are
-		kept, and so are certificate keys that do not parse (remove them by name).`)
+		kept, and so are certificate keys that do not parse (remove them by name).
+
+		A certificate key stored in a form nodes cannot install (CRLF line endings,
+		base64 of PEM, DER) is rewritten as LF PEM. A key whose value holds more
+		than certificates (a CRL, a key, other text) is not rewritten, as that would
+		lose the rest: when it would be (re-encoded, or --prune removing some of its
+		certificates), sync fails naming the key and nothing is written; edit the
+		key by hand.`)
 
 	syncExample = templates.Examples(`
 		# Make the secret hold exactly the CAs of the node-pool file
@@ -128,7 +135,10 @@ func (o *SyncOptions) mutate(current *corev1.Secret) (*corev1.Secret, *api.CATru
 		wanted[fp] = true
 		file = append(file, c)
 	}
-	present := o.reconcile(readKeys(current), desired, wanted, change)
+	present, err := o.reconcile(readKeys(current), desired, wanted, change)
+	if err != nil {
+		return nil, nil, err
+	}
 	// A key removed by this change is not reused by it, so that each row of
 	// the change names one certificate.
 	used := map[string][]byte{}
@@ -159,8 +169,9 @@ func (o *SyncOptions) mutate(current *corev1.Secret) (*corev1.Secret, *api.CATru
 // reconcile goes through the certificates stored: those in the file are
 // kept, the others removed with --prune (and so are second copies of one
 // certificate) or else kept. It returns the certificates left, by
-// fingerprint, with their key.
-func (o *SyncOptions) reconcile(contents []keyContent, desired *corev1.Secret, wanted map[string]bool, change *api.CATrustChange) map[string]string {
+// fingerprint, with their key. A key that holds more than certificates is
+// not rewritten (re-encoded, or pruned): that is an error.
+func (o *SyncOptions) reconcile(contents []keyContent, desired *corev1.Secret, wanted map[string]bool, change *api.CATrustChange) (map[string]string, error) {
 	present := map[string]string{}
 	for _, kc := range contents {
 		if kc.err != nil {
@@ -187,12 +198,17 @@ func (o *SyncOptions) reconcile(contents []keyContent, desired *corev1.Secret, w
 			}
 		}
 		if len(keep) == len(kc.certs) {
-			reencode(desired, kc, change, func(c *x509.Certificate) string { return o.keptReason(c, wanted) })
+			if err := o.reencode(desired, kc, change, func(c *x509.Certificate) string { return o.keptReason(c, wanted) }); err != nil {
+				return nil, err
+			}
 			continue
+		}
+		if err := o.checkRewrite(kc, rewriteDoing("pruning", len(kc.certs)-len(keep), len(keep))); err != nil {
+			return nil, err
 		}
 		rewriteKey(desired, kc.key, keep, change)
 	}
-	return present
+	return present, nil
 }
 
 // keptReason says why a certificate not in the file is kept.

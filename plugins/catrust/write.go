@@ -232,11 +232,5 @@ func onlyCertificates(v []byte) bool {
 		return false
 	}
 	b, err := certificate.Parse(v)
-	if err != nil || len(b.Skipped) > 0 {
-		return false
-	}
-	for range b.Base64Layers {
-		v, _ = decodeBase64(v)
-	}
-	return b.Format == certificate.FormatDER || b.Format == certificate.FormatBase64DER || !hasTextOutsideBlocks(v)
+	return err == nil && len(besidesCertificates(v, b)) == 0
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/pem"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/certificate/certtest"
 	"github.com/kubecerts/kubecerts/test/e2e/framework"
 )
@@ -183,6 +185,50 @@ func ctPutSecret(t *testing.T, admin kubernetes.Interface, ns, name string, typ 
 	}
 }
 
+// ctMoreThanCerts puts in ns the trust secrets of issue 15, whose ca1.crt
+// holds more than certificates, beside ca2.crt (b) and a token:
+//
+//   - with-crl: a, an expired CA (CN=bad-input-old-root) and a CRL, LF PEM;
+//   - crlf-crl: a and a CRL, with CRLF line endings;
+//   - b64-text: base64 of a and a line of text holding the planted token;
+//   - with-text: a and that line of text, LF PEM.
+//
+// ca-trust must not rewrite these keys, which would keep their certificates
+// only. It returns a line of the CRL, which no output may show.
+func (f *ctBadFixture) ctMoreThanCerts(t *testing.T) (crlLine string) {
+	t.Helper()
+	admin := framework.Shared(t).Clientset()
+	now := time.Now()
+	old := certtest.New(t, certtest.Template{CommonName: "bad-input-old-root", IsCA: true,
+		NotBefore: now.Add(-48 * time.Hour), NotAfter: now.Add(-24 * time.Hour)}, nil)
+	der, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{
+		Number: big.NewInt(1), ThisUpdate: now, NextUpdate: now.Add(24 * time.Hour),
+		RevokedCertificateEntries: []x509.RevocationListEntry{{SerialNumber: big.NewInt(42), RevocationTime: now}},
+	}, f.a.Cert, f.a.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	crl := pem.EncodeToMemory(&pem.Block{Type: "X509 CRL", Bytes: der})
+	text := []byte("password: " + f.token + "\n")
+	cat := func(parts ...[]byte) []byte { return bytes.Join(parts, nil) }
+	for name, ca1 := range map[string][]byte{
+		"with-crl":  cat(f.a.PEM(), old.PEM(), crl),
+		"crlf-crl":  bytes.ReplaceAll(cat(f.a.PEM(), crl), []byte("\n"), []byte("\r\n")),
+		"b64-text":  []byte(base64.StdEncoding.EncodeToString(cat(f.a.PEM(), text))),
+		"with-text": cat(f.a.PEM(), text),
+	} {
+		ctPutSecret(t, admin, f.ns, name, "", map[string][]byte{"ca1.crt": ca1, "ca2.crt": f.b.PEM(), "token": []byte(f.token)})
+	}
+	lines := strings.Split(strings.TrimSpace(string(crl)), "\n")
+	return lines[len(lines)/2]
+}
+
+// ctMoreThanCertsErr is the start of the error for a rewrite of ca1.crt of
+// the secret name in ns that holds what, besides certificates.
+func ctMoreThanCertsErr(ns, name, what string) string {
+	return `key "ca1.crt" of secret ` + ns + "/" + name + " holds, besides certificates, " + what
+}
+
 // ctForbidden is the start of the error an RBAC-limited user gets for the
 // trust secret of ns.
 func ctForbidden(ns string) string {
@@ -206,6 +252,7 @@ func (f *ctBadFixture) table(rows []badInput, disk ...string) badInputTable {
 
 func TestBadInputCATrustAdd(t *testing.T) {
 	f := newCTBadFixture(t, "catrust-bad-add-")
+	crl := f.ctMoreThanCerts(t)
 	ref := f.secretRef()
 	rows := []badInput{
 		{name: "a private key", args: f.args("add", f.key), code: 1, err: f.key + ": holds a private key; refused"},
@@ -271,6 +318,19 @@ func TestBadInputCATrustAdd(t *testing.T) {
 			stdout: []string{"added", "ca3.crt", "CN=bad-input-fresh"}, stderr: []string{"--dry-run=server: " + ref + " was not written"}},
 		{name: "the 11th with --max 11 under --dry-run=client", args: f.args("add", f.nine, "--max", "11", "--dry-run=client"), code: 0,
 			stdout: []string{"ca11.crt"}, stderr: []string{"--dry-run=client"}},
+
+		// Issue 15: add re-encodes a key nodes cannot install as PEM, which
+		// keeps its certificates only: refused for a key holding more.
+		{name: "re-encoding a CRLF key that also holds a CRL", args: f.args("add", "--secret", "crlf-crl", f.fresh), code: 1, never: []string{crl},
+			err: ctMoreThanCertsErr(f.ns, "crlf-crl", "a X509 CRL (PEM block 2): rewriting it as PEM (it is stored with CRLF line endings) keeps its certificates only")},
+		{name: "re-encoding a CRLF key that also holds a CRL, under --dry-run=server", args: f.args("add", "--secret", "crlf-crl", f.fresh, "--dry-run=server"),
+			code: 1, never: []string{crl}, err: ctMoreThanCertsErr(f.ns, "crlf-crl", "a X509 CRL (PEM block 2)")},
+		{name: "re-encoding a CRLF key that also holds a CRL, -o yaml under --dry-run=client", args: f.args("add", "--secret", "crlf-crl", f.fresh, "--dry-run=client", "-o", "yaml"),
+			code: 1, never: []string{crl, "kind: Secret"}, err: ctMoreThanCertsErr(f.ns, "crlf-crl", "a X509 CRL (PEM block 2)")},
+		{name: "re-encoding a base64 key with text outside its blocks", args: f.args("add", "--secret", "b64-text", f.fresh), code: 1,
+			err: ctMoreThanCertsErr(f.ns, "b64-text", "text outside its PEM blocks: rewriting it as PEM (it is stored as base64 of PEM)")},
+		{name: "a LF key with a CRL is not rewritten (accepted, --dry-run=server)", args: f.args("add", "--secret", "with-crl", f.fresh, "--dry-run=server"), code: 0,
+			never: []string{crl}, stdout: []string{"added", "ca3.crt"}, stderr: []string{"--dry-run=server"}},
 	}
 	runBadInputs(t, f.table(rows))
 }
@@ -318,6 +378,7 @@ func TestBadInputCATrustList(t *testing.T) {
 
 func TestBadInputCATrustRemove(t *testing.T) {
 	f := newCTBadFixture(t, "catrust-bad-remove-")
+	crl := f.ctMoreThanCerts(t)
 	admin := framework.Shared(t).Clientset()
 	ctPutSecret(t, admin, f.ns, "with-garbage", "", map[string][]byte{"ca1.crt": append(f.a.PEM(), []byte("-----BEGIN CERTIFICATE-----\nnot base64\n")...)})
 	ctPutSecret(t, admin, f.ns, "with-key", "", map[string][]byte{"ca1.crt": append(f.a.PEM(), f.keyPEM...), "ca2.crt": f.b.PEM(), "token": []byte(f.token)})
@@ -357,6 +418,22 @@ func TestBadInputCATrustRemove(t *testing.T) {
 			stdout: []string{"kind: Secret", "name: with-key"}, stderr: []string{"warning: secret " + f.ns + "/with-key: keys ca1.crt, token are not certificates"}},
 		{name: "accepted under --dry-run=client", args: f.args("remove", "ca1.crt", "--dry-run=client"), code: 0,
 			stdout: []string{"removed", "ca1.crt"}, stderr: []string{"--dry-run=client: " + ref + " was not written"}},
+
+		// Issue 15: removing some of a key's certificates rewrites it with
+		// the others only: refused for a key holding more.
+		{name: "one of two certificates of a key that also holds a CRL", args: f.args("remove", "--secret", "with-crl", "--subject", "bad-input-root-a"),
+			code: 1, never: []string{crl},
+			err: ctMoreThanCertsErr(f.ns, "with-crl", "a X509 CRL (PEM block 3): removing a certificate from it rewrites it with its other certificates only, which would lose it")},
+		{name: "--expired in a key that also holds a CRL, under --dry-run=server", args: f.args("remove", "--secret", "with-crl", "--expired", "--dry-run=server"),
+			code: 1, never: []string{crl}, err: ctMoreThanCertsErr(f.ns, "with-crl", "a X509 CRL (PEM block 3): removing a certificate from it")},
+		{name: "the last certificate of a key with text outside its blocks", args: f.args("remove", "--secret", "with-text", "--subject", "bad-input-root-a"),
+			code: 1, err: ctMoreThanCertsErr(f.ns, "with-text", "text outside its PEM blocks: removing its last certificate deletes the key")},
+		{name: "a CRLF key with a CRL, by fingerprint", args: f.args("remove", "--secret", "crlf-crl", "--fingerprint", certificate.Fingerprint(f.a.Cert)[:16]),
+			code: 1, never: []string{crl}, err: ctMoreThanCertsErr(f.ns, "crlf-crl", "a X509 CRL (PEM block 2): removing its last certificate deletes the key")},
+		{name: "another key: a key with a CRL is left alone (accepted, --dry-run=server)", args: f.args("remove", "--secret", "with-crl", "ca2.crt", "--dry-run=server"),
+			code: 0, never: []string{crl}, stdout: []string{"removed", "ca2.crt", "kept", "ca1.crt"}, stderr: []string{"--dry-run=server"}},
+		{name: "the whole key by name (accepted, --dry-run=client)", args: f.args("remove", "--secret", "with-crl", "ca1.crt", "--dry-run=client"),
+			code: 0, never: []string{crl}, stdout: []string{"removed", "ca1.crt"}, stderr: []string{"--dry-run=client"}},
 	}
 	runBadInputs(t, f.table(rows))
 }
@@ -570,6 +647,7 @@ func TestBadInputCATrustExport(t *testing.T) {
 
 func TestBadInputCATrustSync(t *testing.T) {
 	f := newCTBadFixture(t, "catrust-bad-sync-")
+	crl := f.ctMoreThanCerts(t)
 	ref := f.secretRef()
 	rows := []badInput{
 		{name: "a private key", args: f.args("sync", f.key), code: 1, err: f.key + ": holds a private key; refused"},
@@ -613,6 +691,20 @@ func TestBadInputCATrustSync(t *testing.T) {
 		{name: "DER (accepted)", args: f.args("sync", f.bDER), code: 0, stdout: []string{"kept"}, stderr: []string{"DER; stored as PEM", "nothing to change"}},
 		{name: "--prune under --dry-run=server", args: f.args("sync", f.fresh, "--prune", "--dry-run=server"), code: 0,
 			stdout: []string{"added", "removed", "ca1.crt", "ca2.crt"}, stderr: []string{"--dry-run=server: " + ref + " was not written"}},
+
+		// Issue 15: sync re-encodes as add does and prunes as remove does,
+		// each keeping a key's certificates only: refused for a key
+		// holding more; no plan is printed.
+		{name: "re-encoding a CRLF key that also holds a CRL", args: f.args("sync", "--secret", "crlf-crl", f.ab), code: 1, never: []string{crl, "kept"},
+			err: ctMoreThanCertsErr(f.ns, "crlf-crl", "a X509 CRL (PEM block 2): rewriting it as PEM (it is stored with CRLF line endings) keeps its certificates only")},
+		{name: "re-encoding a base64 key with text outside its blocks, --prune under --dry-run=server", args: f.args("sync", "--secret", "b64-text", f.ab, "--prune", "--dry-run=server"),
+			code: 1, never: []string{"kept"}, err: ctMoreThanCertsErr(f.ns, "b64-text", "text outside its PEM blocks: rewriting it as PEM (it is stored as base64 of PEM)")},
+		{name: "--prune of one of two certificates of a key that also holds a CRL", args: f.args("sync", "--secret", "with-crl", f.ab, "--prune"), code: 1, never: []string{crl, "removed"},
+			err: ctMoreThanCertsErr(f.ns, "with-crl", "a X509 CRL (PEM block 3): pruning a certificate from it rewrites it with its other certificates only, which would lose it")},
+		{name: "--prune of every certificate of a key that also holds a CRL", args: f.args("sync", "--secret", "with-crl", f.fresh, "--prune", "--dry-run=client"),
+			code: 1, never: []string{crl, "removed"}, err: ctMoreThanCertsErr(f.ns, "with-crl", "a X509 CRL (PEM block 3): pruning its 2 certificates deletes the key")},
+		{name: "a key with a CRL that is not rewritten (accepted, nothing to change)", args: f.args("sync", "--secret", "with-crl", f.ab), code: 0,
+			never: []string{crl}, stdout: []string{"kept", "ca1.crt"}, stderr: []string{"nothing to change"}},
 	}
 	runBadInputs(t, f.table(rows))
 }
