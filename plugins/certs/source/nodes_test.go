@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,17 +79,25 @@ func (r *nodeRoot) run(shell, script string) string {
 	return strings.ReplaceAll(string(out), r.dir, "")
 }
 
-func shells(t *testing.T) []string {
-	var out []string
-	for _, s := range []string{"sh", "dash", "bash"} {
-		if p, err := exec.LookPath(s); err == nil {
-			out = append(out, p)
-		}
+// scriptShells are the shells the node script is tested under: it is
+// POSIX sh, and runs under the node's. dash is Ubuntu's /bin/sh, and the
+// strictest of them: its echo reads backslash escapes, its printf has no
+// extensions.
+var scriptShells = []string{"sh", "dash", "bash"}
+
+// forEachShell runs test as a subtest for each of scriptShells, given its
+// path; a shell that is not installed is a skipped subtest that says so.
+func forEachShell(t *testing.T, test func(t *testing.T, shell string)) {
+	t.Helper()
+	for _, name := range scriptShells {
+		t.Run(name, func(t *testing.T) {
+			p, err := exec.LookPath(name)
+			if err != nil {
+				t.Skipf("%s is not installed, so the node script is not tested under it (%v)", name, err)
+			}
+			test(t, p)
+		})
 	}
-	if len(out) == 0 {
-		t.Skip("no shell")
-	}
-	return out
 }
 
 func TestNodeScript(t *testing.T) {
@@ -109,49 +118,164 @@ func TestNodeScript(t *testing.T) {
 	}
 	keyBody := string(client.KeyPEM(t))
 	keyBody = strings.Split(keyBody, "\n")[1]
-	for _, sh := range shells(t) {
-		t.Run(filepath.Base(sh), func(t *testing.T) {
-			stdout := r.run(sh, script)
-			if strings.Contains(stdout, "PRIVATE KEY") || strings.Contains(stdout, keyBody) || strings.Contains(stdout, "BEGIN") {
-				t.Fatalf("the script printed key or certificate material:\n%s", stdout)
+	forEachShell(t, func(t *testing.T, sh string) {
+		stdout := r.run(sh, script)
+		if strings.Contains(stdout, "PRIVATE KEY") || strings.Contains(stdout, keyBody) || strings.Contains(stdout, "BEGIN") {
+			t.Fatalf("the script printed key or certificate material:\n%s", stdout)
+		}
+		out, err := runcommand.Parse([]byte(stdout))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !out.Script || !out.Complete || out.Lost != nil || len(out.Problems) != 0 {
+			t.Fatalf("output %+v\n%s", out, stdout)
+		}
+		got := map[string]runcommand.File{}
+		for _, f := range out.Files {
+			got[f.Path] = f
+		}
+		for p, c := range r.certs {
+			f, ok := got[p]
+			if !ok || f.Kind != runcommand.Cert {
+				t.Errorf("%s: %+v\n%s", p, f, stdout)
+				continue
 			}
-			out, err := runcommand.Parse([]byte(stdout))
-			if err != nil {
-				t.Fatal(err)
+			if f.SHA256 != certificate.Fingerprint(c.Cert) || f.Subject != c.Cert.Subject.String() ||
+				!f.NotAfter.Equal(c.Cert.NotAfter.Truncate(time.Second)) || !f.NotBefore.Equal(c.Cert.NotBefore.Truncate(time.Second)) {
+				t.Errorf("%s: %+v, want %s %s %v", p, f, certificate.Fingerprint(c.Cert), c.Cert.Subject, c.Cert.NotAfter)
 			}
-			if !out.Script || !out.Complete || out.Lost != nil || len(out.Problems) != 0 {
-				t.Fatalf("output %+v\n%s", out, stdout)
+		}
+		for p, kind := range map[string]runcommand.FileKind{
+			"/var/lib/kubelet/pki/kubelet.crt":                runcommand.Absent,
+			"/var/lib/kubelet/pki/kubelet-server-current.pem": runcommand.Absent,
+			"/etc/kubernetes/nope.pem":                        runcommand.Absent,
+			"/etc/kubernetes/certs/bad.crt":                   runcommand.Unreadable,
+		} {
+			if got[p].Kind != kind {
+				t.Errorf("%s: %+v, want %v", p, got[p], kind)
 			}
-			got := map[string]runcommand.File{}
-			for _, f := range out.Files {
-				got[f.Path] = f
-			}
-			for p, c := range r.certs {
-				f, ok := got[p]
-				if !ok || f.Kind != runcommand.Cert {
-					t.Errorf("%s: %+v\n%s", p, f, stdout)
-					continue
-				}
-				if f.SHA256 != certificate.Fingerprint(c.Cert) || f.Subject != c.Cert.Subject.String() ||
-					!f.NotAfter.Equal(c.Cert.NotAfter.Truncate(time.Second)) || !f.NotBefore.Equal(c.Cert.NotBefore.Truncate(time.Second)) {
-					t.Errorf("%s: %+v, want %s %s %v", p, f, certificate.Fingerprint(c.Cert), c.Cert.Subject, c.Cert.NotAfter)
-				}
-			}
-			for p, kind := range map[string]runcommand.FileKind{
-				"/var/lib/kubelet/pki/kubelet.crt":                runcommand.Absent,
-				"/var/lib/kubelet/pki/kubelet-server-current.pem": runcommand.Absent,
-				"/etc/kubernetes/nope.pem":                        runcommand.Absent,
-				"/etc/kubernetes/certs/bad.crt":                   runcommand.Unreadable,
-			} {
-				if got[p].Kind != kind {
-					t.Errorf("%s: %+v, want %v", p, got[p], kind)
-				}
-			}
-			if m := got["/etc/kubernetes/certs/bad.crt"].Message; !strings.Contains(strings.ToLower(m), "certificate") {
-				t.Errorf("openssl's error = %q", m)
-			}
-		})
+		}
+		if m := got["/etc/kubernetes/certs/bad.crt"].Message; !strings.Contains(strings.ToLower(m), "certificate") {
+			t.Errorf("openssl's error = %q", m)
+		}
+	})
+}
+
+// TestNodeScriptBackslashPaths: a path is printed as it is, under every
+// shell. Backslash escapes in a --node-cert-path, which dash's echo turns
+// into a line break or a '|' (\n, \0174, and \c, which ends the output),
+// forge no record.
+func TestNodeScriptBackslashPaths(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
 	}
+	r := newNodeRoot(t)
+	fp := strings.Repeat("ab", 32)
+	// A record in escapes; dash's echo printed it as the line
+	// "c|1700000000|1900000000|abab…|/etc/kubernetes/forged.crt|CN=forged".
+	forge := `/etc/kubernetes/none\nc\01741700000000\01741900000000\0174` + fp + `\0174/etc/kubernetes/forged.crt\0174CN=forged`
+	absent := []string{
+		forge,
+		`/etc/kubernetes/stop\c`,
+		`/etc/kubernetes/esc\a\b\e\f\r\t\v\\\0\x7c\u007c%s%n%%-\`,
+		"/etc/kubernetes/-n",
+	}
+	present := []string{
+		`/etc/kubernetes/certs/back\0174slash\n.crt`, // found by the glob
+		`/etc/kubernetes/extra\tdir/c\\ert\c.pem`,
+	}
+	for _, p := range present {
+		r.cert(p, certtest.Template{CommonName: filepath.Base(p)}, false)
+	}
+	extra := append(append([]string(nil), absent...), present[1])
+	for _, p := range extra {
+		if err := ValidNodePath(p); err != nil {
+			t.Fatalf("%q is a valid --node-cert-path: %v", p, err)
+		}
+	}
+	want := map[string]runcommand.FileKind{}
+	for _, p := range absent {
+		want[p] = runcommand.Absent
+	}
+	for _, p := range present {
+		want[p] = runcommand.Cert
+	}
+	script := NodeScript(extra)
+	forEachShell(t, func(t *testing.T, sh string) {
+		out, stdout := r.checkPaths(t, sh, script, want)
+		if len(out.Problems) != 0 {
+			t.Errorf("problems %+v\n%s", out.Problems, stdout)
+		}
+	})
+}
+
+// TestNodeScriptUncarriableNames: a file the glob finds whose name holds
+// '|' or a line break (only root can write there) is one problem line, not a
+// record of another path.
+func TestNodeScriptUncarriableNames(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	r := newNodeRoot(t)
+	r.cert("/etc/kubernetes/certs/ca.crt", certtest.Template{CommonName: "ca"}, false)
+	for _, p := range []string{"/etc/kubernetes/certs/apiserver.crt|x.crt", "/etc/kubernetes/certs/ca.crt\nx|forged\nz.crt", "/etc/kubernetes/certs/cr\r.crt"} {
+		r.cert(p, certtest.Template{CommonName: "hostile"}, false)
+		delete(r.certs, p)
+	}
+	want := map[string]runcommand.FileKind{"/etc/kubernetes/certs/ca.crt": runcommand.Cert}
+	forEachShell(t, func(t *testing.T, sh string) {
+		out, stdout := r.checkPaths(t, sh, NodeScript(nil), want)
+		if len(out.Problems) != 3 {
+			t.Errorf("problems %+v, want one for each name with '|' or a line break\n%s", out.Problems, stdout)
+		}
+		for _, pr := range out.Problems {
+			if pr.Kind != runcommand.Other || !strings.Contains(pr.Message, "a file name with '|' or a line break") || strings.Contains(pr.Message, "forged") {
+				t.Errorf("problem %+v", pr)
+			}
+		}
+	})
+}
+
+// checkPaths runs script with shell and checks its records: one for each
+// path of want (and the default files, absent unless certificates were
+// written there), of its kind, no other; certificates as written.
+func (r *nodeRoot) checkPaths(t *testing.T, shell, script string, want map[string]runcommand.FileKind) (*runcommand.Output, string) {
+	t.Helper()
+	stdout := r.run(shell, script)
+	out, err := runcommand.Parse([]byte(stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.Script || !out.Complete || out.Lost != nil || len(out.Unrecognized) != 0 {
+		t.Errorf("output %+v\n%s", out, stdout)
+	}
+	want = maps.Clone(want)
+	for _, p := range DefaultNodeFiles[1:] {
+		if _, ok := want[p]; !ok {
+			want[p] = runcommand.Absent
+		}
+	}
+	got := map[string]runcommand.File{}
+	for _, f := range out.Files {
+		if _, dup := got[f.Path]; dup {
+			t.Errorf("%q printed twice", f.Path)
+		}
+		got[f.Path] = f
+		if k, ok := want[f.Path]; !ok || k != f.Kind {
+			t.Errorf("%v record for %q: a path the script was not given (forged)\n%s", f.Kind, f.Path, stdout)
+		}
+	}
+	for p, k := range want {
+		f, ok := got[p]
+		if !ok || f.Kind != k {
+			t.Errorf("%q: %+v, want %v\n%s", p, f, k, stdout)
+			continue
+		}
+		if c := r.certs[p]; k == runcommand.Cert && (f.SHA256 != certificate.Fingerprint(c.Cert) || f.Subject != c.Cert.Subject.String()) {
+			t.Errorf("%q: %+v, want the certificate of %s", p, f, c.Cert.Subject)
+		}
+	}
+	return out, stdout
 }
 
 // TestNodeScriptSize: 20 files with long names and subjects fit the 4,096
@@ -170,15 +294,17 @@ func TestNodeScriptSize(t *testing.T) {
 	for _, p := range DefaultNodeFiles[1:] {
 		r.cert(p, certtest.Template{CommonName: long, Organization: []string{"system:nodes"}}, true)
 	}
-	stdout := r.run(shells(t)[0], NodeScript(nil))
-	out, err := runcommand.Parse([]byte(stdout))
-	if err != nil || len(out.Files) != 20 || !out.Complete {
-		t.Fatalf("%v: %d files, complete %v", err, len(out.Files), out.Complete)
-	}
-	t.Logf("20 files, subjects of %d bytes (cut at %d): %d bytes of output (Azure keeps %d)", len(r.certs[DefaultNodeFiles[1]].Cert.Subject.String()), runcommand.SubjectMax, len(stdout), runcommand.MaxOutput)
-	if len(stdout) > runcommand.MaxOutput {
-		t.Errorf("%d bytes for 20 files: over %d\n%s", len(stdout), runcommand.MaxOutput, stdout)
-	}
+	forEachShell(t, func(t *testing.T, sh string) {
+		stdout := r.run(sh, NodeScript(nil))
+		out, err := runcommand.Parse([]byte(stdout))
+		if err != nil || len(out.Files) != 20 || !out.Complete {
+			t.Fatalf("%v: %d files, complete %v", err, len(out.Files), out.Complete)
+		}
+		t.Logf("20 files, subjects of %d bytes (cut at %d): %d bytes of output (Azure keeps %d)", len(r.certs[DefaultNodeFiles[1]].Cert.Subject.String()), runcommand.SubjectMax, len(stdout), runcommand.MaxOutput)
+		if len(stdout) > runcommand.MaxOutput {
+			t.Errorf("%d bytes for 20 files: over %d\n%s", len(stdout), runcommand.MaxOutput, stdout)
+		}
+	})
 }
 
 func TestParseProviderID(t *testing.T) {
@@ -517,10 +643,24 @@ func TestNodeScriptFallbacks(t *testing.T) {
 	}
 	r := newNodeRoot(t)
 	c := r.cert("/etc/kubernetes/certs/apiserver.crt", certtest.Template{CommonName: "apiserver"}, false)
+	forEachShell(t, func(t *testing.T, sh string) {
+		testNodeScriptFallbacks(t, r, c, sh)
+	})
+}
+
+// testNodeScriptFallbacks runs the script with shell as sh, the only tools
+// on PATH those it uses.
+func testNodeScriptFallbacks(t *testing.T, r *nodeRoot, c *certtest.Cert, shell string) {
 	bin := func(without string, fake map[string]string) string {
 		dir := t.TempDir()
 		for _, tool := range []string{"sh", "openssl", "grep", "head", "cut", "sed", "date"} {
 			if tool == without {
+				continue
+			}
+			if tool == "sh" {
+				if err := os.Symlink(shell, filepath.Join(dir, tool)); err != nil {
+					t.Fatal(err)
+				}
 				continue
 			}
 			if body, ok := fake[tool]; ok {
