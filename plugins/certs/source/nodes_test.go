@@ -15,10 +15,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kubecerts/kubecerts/plugins/certs/source/runcommand"
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/azname"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/certificate/certtest"
 	"github.com/kubecerts/kubecerts/shared/expiry"
@@ -325,12 +327,79 @@ func TestParseProviderID(t *testing.T) {
 		{"azure:///subscriptions/" + sub, AzureVM{}, "too few segments"},
 		{"azure:///subscriptions/" + sub + "/resourceGroups/rg/providers/Microsoft.Network/loadBalancers/lb/x/y", AzureVM{}, "not Microsoft.Compute"},
 		{"azure:///subscriptions/" + sub + "/resourceGroups/rg/providers/Microsoft.Compute/disks/d", AzureVM{}, "neither a scale-set instance nor a VM"},
+		{"azure://subscriptions/" + sub + "/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachines/vm-0",
+			AzureVM{Subscription: sub, ResourceGroup: "MC_rg", Name: "vm-0"}, ""},
+		{"AZURE:///subscriptions/" + sub + "/resourceGroups/MC_Grüße_aks_westeurope/providers/Microsoft.Compute/virtualMachines/vm-0",
+			AzureVM{Subscription: sub, ResourceGroup: "MC_Grüße_aks_westeurope", Name: "vm-0"}, ""},
+		{"azure:///subscriptions/" + sub + "/resourceGroups/MC_rg.(x)-y/providers/Microsoft.Compute/virtualMachineScaleSets/AKS_np.1/virtualMachines/4294967295",
+			AzureVM{Subscription: sub, ResourceGroup: "MC_rg.(x)-y", ScaleSet: "AKS_np.1", InstanceID: "4294967295"}, ""},
+	}
+	// The names of a providerID are az's arguments, and the node writes its
+	// providerID: az reads an argument "@FILE" (or "X=@FILE") from FILE and
+	// sends it to Azure, and "-…" is an option.
+	const tokenCache = "@/root/.azure/msal_token_cache.json"
+	vmssID := func(sub, rg, vmss, instance string) string {
+		return "azure:///subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Compute/virtualMachineScaleSets/" + vmss + "/virtualMachines/" + instance
+	}
+	vmID := func(sub, rg, vm string) string {
+		return "azure:///subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Compute/virtualMachines/" + vm
+	}
+	for _, bad := range []struct{ id, err string }{
+		{vmssID(sub, "@msal_token_cache.json", "vmss", "0"), `resource group "@msal_token_cache.json": starts with '@', which would make az read the file`},
+		{vmssID(sub, "MC_rg", "@msal_token_cache.json", "0"), `scale set "@msal_token_cache.json": starts with '@'`},
+		{vmssID(sub, "MC_rg", "vmss", "@msal_token_cache.json"), `scale-set instance ID "@msal_token_cache.json": starts with '@'`},
+		{vmssID("@msal_token_cache.json", "MC_rg", "vmss", "0"), `subscription "@msal_token_cache.json": starts with '@'`},
+		{vmID(sub, "MC_rg", "@msal_token_cache.json"), `VM "@msal_token_cache.json": starts with '@'`},
+		{vmID(sub, "MC_rg", "@~"), `VM "@~": starts with '@'`},
+		{vmID(sub, "@.azure", "vm"), `resource group "@.azure": starts with '@'`},
+		{vmID(sub, "rg=@msal_token_cache.json", "vm"), `resource group "rg=@msal_token_cache.json": has '='`},
+		{vmID(sub, "MC_rg", "vm=@msal_token_cache.json"), `VM "vm=@msal_token_cache.json": has '='`},
+		{vmID(sub, "MC_rg", "＠msal_token_cache.json"), `VM "＠msal_token_cache.json": has '＠' (U+FF20)`},
+		{vmID(sub, "＠msal_token_cache.json", "vm"), `resource group "＠msal_token_cache.json": has '＠' (U+FF20)`},
+		// The token cache's path: its '/'s make other segments.
+		{vmID(sub, tokenCache, "vm"), `segment 5 is "root", not providers`},
+		{vmssID(sub, "MC_rg", "vmss", tokenCache), "names neither a scale-set instance nor a VM"},
+		{vmID(sub, "MC_rg", tokenCache), "names neither a scale-set instance nor a VM"},
+		{vmID(sub, "MC_rg", "%40msal_token_cache.json"), `VM "%40msal_token_cache.json": has '%'`},
+		{vmID(sub, "MC_rg", "..%2F..%2Fx"), `VM "..%2F..%2Fx": has '%'`},
+		{vmID(sub, "..", "vm"), `resource group "..": ends with '.'`},
+		{vmssID(sub, "MC_rg", "..", "0"), `scale set "..": starts with '.'`},
+		{vmID(sub, "MC_rg", "."), `VM ".": starts with '.'`},
+		{vmssID(sub, "MC_rg", "vmss", ".."), `scale-set instance ID "..": not a number`},
+		{vmssID(sub, "MC_rg", "vmss", "-1"), `scale-set instance ID "-1": not a number`},
+		{vmID(sub, "--debug", "vm"), `resource group "--debug": starts with '-', which az would read as an option`},
+		{vmID(sub, "MC_rg", "-n"), `VM "-n": starts with '-'`},
+		{vmID("s", "MC_rg", "vm"), `subscription "s": not a subscription ID`},
+		{vmID(sub, "MC_rg", "vm\u202egpj"), `VM "vm\u202egpj": has '\u202e' (U+202E)`},
+		{vmID(sub, "rg\u200b", "vm"), `resource group "rg\u200b": has '\u200b' (U+200B)`},
+		{vmID(sub, "MC_rg", "vmѕ"), `VM "vmѕ": has 'ѕ' (U+0455)`}, // Cyrillic dze
+		{vmID(sub, "MC_rg", "vm\n"), `VM "vm\n": has '\n'`},
+		{vmID(sub, "MC_rg", "vm x"), `VM "vm x": has ' '`},
+		// Empty segments.
+		{vmssID(sub, "", "vmss", "0"), "segment 4 is empty"},
+		{vmssID(sub, "MC_rg", "vmss", ""), "segment 10 is empty"},
+		{vmssID(sub, "MC_rg", "", "0"), "segment 8 is empty"},
+		{vmssID(sub, "MC_rg", "vmss", "0") + "/", "segment 11 is empty"},
+		{strings.Replace(vmID(sub, "MC_rg", "vm"), "/virtualMachines/", "//virtualMachines/", 1), "segment 7 is empty"},
+		{"azure:////subscriptions/" + sub + "/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachines/vm", "segment 1 is empty"},
+	} {
+		tests = append(tests, struct {
+			id   string
+			want AzureVM
+			err  string
+		}{bad.id, AzureVM{}, bad.err})
 	}
 	for _, tt := range tests {
 		got, err := ParseProviderID(tt.id)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("%q: %v, want an error with %q", tt.id, err, tt.err)
+			}
+			if err != nil && (!strings.HasPrefix(err.Error(), fmt.Sprintf("providerID %q", tt.id)) || strings.Contains(err.Error(), "\n")) {
+				t.Errorf("%q: error %q: not one line naming the providerID", tt.id, err)
+			}
+			if got != (AzureVM{}) {
+				t.Errorf("%q: %+v with the error", tt.id, got)
 			}
 			continue
 		}
@@ -529,8 +598,114 @@ func TestNodesCollect(t *testing.T) {
 	}
 }
 
+// TestNodesHostileProviderID: a Node whose providerID has a name az would
+// read a file for ("@…") or take for an option is one error naming the
+// Node and the name, az is never run with it, and the other nodes are
+// still checked.
+func TestNodesHostileProviderID(t *testing.T) {
+	az, dir := fakeAz(t)
+	fp := strings.Repeat("ab", 32)
+	good := runcommand.Header + "\nc|1700000000|4000000000|" + fp + "|/etc/kubernetes/certs/ca.crt|CN=ca\n" + runcommand.TrailerPrefix + "1\n"
+	if err := os.WriteFile(filepath.Join(dir, "aks-np-vmss_0.out"), []byte(azAnswer(good)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const sub = "11111111-2222-3333-4444-555555555555"
+	prefix := "azure:///subscriptions/"
+	vmss := func(sub, rg, name, id string) string {
+		return prefix + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Compute/virtualMachineScaleSets/" + name + "/virtualMachines/" + id
+	}
+	vm := func(rg, name string) string {
+		return prefix + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Compute/virtualMachines/" + name
+	}
+	hostile := map[string]struct{ id, err string }{
+		"evil-rg":       {vmss(sub, "@msal_token_cache.json", "aks-np-vmss", "1"), `resource group "@msal_token_cache.json": starts with '@'`},
+		"evil-vmss":     {vmss(sub, "MC_rg", "@msal_token_cache.json", "2"), `scale set "@msal_token_cache.json": starts with '@'`},
+		"evil-instance": {vmss(sub, "MC_rg", "aks-np-vmss", "@msal_token_cache.json"), `scale-set instance ID "@msal_token_cache.json"`},
+		"evil-sub":      {vmss("@msal_token_cache.json", "MC_rg", "aks-np-vmss", "3"), `subscription "@msal_token_cache.json"`},
+		"evil-vm":       {vm("MC_rg", "@~"), `VM "@~": starts with '@'`},
+		"evil-eq":       {vm("MC_rg", "x=@msal_token_cache.json"), `VM "x=@msal_token_cache.json": has '='`},
+		"evil-option":   {vm("--debug", "aks-vm-0"), `resource group "--debug": starts with '-'`},
+		"evil-path":     {vm("MC_rg", "@/root/.azure/msal_token_cache.json"), "names neither a scale-set instance nor a VM"},
+	}
+	objs := []runtime.Object{node("aks-np-vmss000000", vmss(sub, "MC_rg", "aks-np-vmss", "0"), nil)}
+	for name, h := range hostile {
+		objs = append(objs, node(name, h.id, nil))
+	}
+	c := NewCollector(time.Now(), expiry.DefaultThresholds(), false)
+	(&Nodes{Scope: &Scope{Client: fake.NewClientset(objs...)}, AzPath: az, Parallel: 4, Timeout: time.Minute}).Collect(t.Context(), c)
+	rep := c.Report()
+
+	if len(rep.Certificates) != 1 || rep.Certificates[0].Location != "node/aks-np-vmss000000:/etc/kubernetes/certs/ca.crt" {
+		t.Errorf("certificates %+v: want the good node's", rep.Certificates)
+	}
+	errs := map[string]string{}
+	for _, e := range rep.Errors {
+		errs[e.Location] = e.Message
+	}
+	for name, h := range hostile {
+		msg := errs["node/"+name]
+		if !strings.Contains(msg, fmt.Sprintf("providerID %q", h.id)) || !strings.Contains(msg, h.err) {
+			t.Errorf("node/%s: error %q, want one naming the providerID and %q", name, msg, h.err)
+		}
+		delete(errs, "node/"+name)
+	}
+	if len(errs) != 0 {
+		t.Errorf("other errors: %v", errs)
+	}
+	// az ran once, for the good node, and never with an argument it would
+	// read a file for.
+	calls, err := filepath.Glob(filepath.Join(dir, "*.args"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 1 || filepath.Base(calls[0]) != "aks-np-vmss_0.args" {
+		t.Errorf("az calls: %v", calls)
+	}
+	for _, f := range calls {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00") {
+			if azname.ReadsFile(a) {
+				t.Errorf("%s: az was given %q", filepath.Base(f), a)
+			}
+		}
+	}
+}
+
+// TestNodeScriptArgs: the script, whatever the --node-cert-path values, is
+// no argument az would read a file for.
+func TestNodeScriptArgs(t *testing.T) {
+	vm := AzureVM{Subscription: "11111111-2222-3333-4444-555555555555", ResourceGroup: "MC_rg", ScaleSet: "vmss", InstanceID: "0"}
+	for _, extra := range [][]string{nil, {"/@x", "/=@x", "/x=@/root/.azure/msal_token_cache.json", "/@"}} {
+		script := NodeScript(extra)
+		if err := azname.Args(vm.RunCommandArgs(script)); err != nil {
+			t.Errorf("%q: %v", extra, err)
+		}
+		if i := strings.IndexByte(script, '='); i < 0 || strings.HasPrefix(script[i+1:], "@") || !strings.HasPrefix(script, "# ") {
+			t.Errorf("the script starts %q", clipString(script, 100))
+		}
+	}
+	// And checkNode refuses to run az with such an argument.
+	c := NewCollector(time.Now(), expiry.DefaultThresholds(), false)
+	az, dir := fakeAz(t)
+	(&Nodes{}).checkNode(t.Context(), c, az, time.Minute, "@/root/.azure/msal_token_cache.json", nodeTarget{node: "n", vm: vm})
+	(&Nodes{}).checkNode(t.Context(), c, az, time.Minute, "#!/bin/sh", nodeTarget{node: "m", vm: AzureVM{Subscription: vm.Subscription, ResourceGroup: "@rg", Name: "vm"}})
+	errs := map[string]string{}
+	for _, e := range c.Report().Errors {
+		errs[e.Location] = e.Message
+	}
+	if len(errs) != 2 || !strings.Contains(errs["node/n"], "would make az read a local file") || !strings.Contains(errs["node/m"], `resource group "@rg"`) {
+		t.Errorf("errors = %v", errs)
+	}
+	if calls, _ := filepath.Glob(filepath.Join(dir, "*.args")); len(calls) != 0 {
+		t.Errorf("az ran: %v", calls)
+	}
+}
+
 func TestNodesNamesAndMissingAz(t *testing.T) {
-	client := fake.NewClientset(node("a", "azure:///subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/a", nil))
+	client := fake.NewClientset(node("a", "azure:///subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/a", nil))
 	c := NewCollector(time.Now(), expiry.DefaultThresholds(), false)
 	(&Nodes{Scope: &Scope{Client: client}, Names: []string{"a", "ghost"}, AzPath: filepath.Join(t.TempDir(), "no-az")}).Collect(t.Context(), c)
 	rep := c.Report()
