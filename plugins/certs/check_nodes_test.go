@@ -91,6 +91,12 @@ func TestCheckNodesUsageErrors(t *testing.T) {
 		{[]string{"--source", "nodes", "--node-timeout", "0"}, "--node-timeout must be positive"},
 		{[]string{"--node-cert-path", "etc/x.crt"}, `--node-cert-path "etc/x.crt": not an absolute path`},
 		{[]string{"--node-cert-path", "/etc/a|b.crt"}, "must not contain '|'"},
+		// A line break would end the script's record: refused, quoted on one line.
+		{[]string{"--node-cert-path", "/etc/a\nc|1|2|ab|/etc/forged.crt|CN=x"}, `error: --node-cert-path "/etc/a\nc|1|2|ab|/etc/forged.crt|CN=x": must not contain '|', a line break or NUL`},
+		{[]string{"--node-cert-path", "/etc/a\nb.crt"}, `error: --node-cert-path "/etc/a\nb.crt": must not contain '|', a line break or NUL`},
+		{[]string{"--node-cert-path", "/etc/a\rb.crt"}, `error: --node-cert-path "/etc/a\rb.crt": must not contain`},
+		{[]string{"--node-cert-path", "/etc/a\x00b.crt"}, `error: --node-cert-path "/etc/a\x00b.crt": must not contain`},
+		{[]string{"--node-cert-path", "@/root/.azure/msal_token_cache.json"}, `--node-cert-path "@/root/.azure/msal_token_cache.json": not an absolute path`},
 		{[]string{"--run-command-output", capture, "-l", "a=b"}, "-l/--selector does not apply to --run-command-output"},
 		{[]string{"--run-command-output", capture, "--source", "file", "--file", "x"}, "add nodes to --source"},
 		{[]string{"--source", "nodes", "--az-path", ""}, "--az-path must not be empty"},

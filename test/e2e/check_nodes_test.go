@@ -468,6 +468,120 @@ func TestCheckNodesAzureErrors(t *testing.T) {
 	}
 }
 
+// TestCheckNodesHostileProviderID: Nodes whose providerIDs name a resource
+// group, scale set, instance or VM "@…" (az reads such an argument from the
+// file it names, here its own token cache, and sends it to Azure) are each
+// one error naming the Node and the name; az is never run with such an
+// argument; the other node is still checked.
+func TestCheckNodesHostileProviderID(t *testing.T) {
+	c := framework.Shared(t)
+	admin := c.Clientset()
+	az := newFakeAzure(t)
+	sfx := randomSuffix(t)
+	rg, vmss := "MC_hostile_"+sfx, "aks-ho"+sfx+"-vmss"
+	good := "aks-ho" + sfx + "-vmss000000"
+	d := az.vmssDir(rg, vmss, "0")
+	ca := az.cert(d, "/etc/kubernetes/certs/ca.crt", certtest.Template{CommonName: "ca", IsCA: true}, false)
+	createAzureNode(t, admin, good, az.vmssProviderID("resourceGroups", rg, vmss, "0"), "linux", sfx)
+	// The fake would answer for these too: only the names stop az.
+	az.vmssDir("@msal_token_cache.json", vmss, "1")
+	az.vmssDir(rg, "@msal_token_cache.json", "2")
+	az.vmDir(rg, "@msal_token_cache.json")
+	hostile := map[string]struct{ providerID, err string }{
+		"ho-rg-" + sfx:       {az.vmssProviderID("resourceGroups", "@msal_token_cache.json", vmss, "1"), `resource group "@msal_token_cache.json": starts with '@'`},
+		"ho-vmss-" + sfx:     {az.vmssProviderID("resourceGroups", rg, "@msal_token_cache.json", "2"), `scale set "@msal_token_cache.json": starts with '@'`},
+		"ho-instance-" + sfx: {az.vmssProviderID("resourceGroups", rg, vmss, "@msal_token_cache.json"), `scale-set instance ID "@msal_token_cache.json"`},
+		"ho-vm-" + sfx:       {az.vmProviderID(rg, "@msal_token_cache.json"), `VM "@msal_token_cache.json": starts with '@'`},
+		"ho-home-" + sfx:     {az.vmProviderID(rg, "@~"), `VM "@~": starts with '@'`},
+		"ho-eq-" + sfx:       {az.vmProviderID(rg, "vm=@msal_token_cache.json"), `VM "vm=@msal_token_cache.json": has '='`},
+		"ho-path-" + sfx:     {az.vmProviderID(rg, "@/root/.azure/msal_token_cache.json"), "names neither a scale-set instance nor a VM"},
+		"ho-option-" + sfx:   {az.vmProviderID("--debug", "vm"), `resource group "--debug": starts with '-', which az would read as an option`},
+	}
+	for name, h := range hostile {
+		createAzureNode(t, admin, name, h.providerID, "linux", sfx)
+	}
+
+	stdout, stderr, code := nodesCheck(t, nodesRun{env: az.env(), kubeconfig: c.AdminKubeconfig},
+		"--source", "nodes", "-l", nodesLabel+"="+sfx, "--az-path", az.bin, "-o", "json")
+	r := nodesReport(t, stdout, stderr, code)
+	if code != 1 {
+		t.Errorf("exit %d, want 1; stderr:\n%s", code, stderr)
+	}
+	wantEntry(t, r, "node/"+good+":/etc/kubernetes/certs/ca.crt", ca, api.StatusOK)
+	if len(r.Certificates) != 1 {
+		t.Errorf("certificates = %+v, want the good node's", r.Certificates)
+	}
+	errs := reportErrors(r)
+	stderrOK := true
+	for name, h := range hostile {
+		msg := errs["node/"+name]
+		if !strings.Contains(msg, fmt.Sprintf("providerID %q", h.providerID)) || !strings.Contains(msg, h.err) {
+			t.Errorf("node %s: error %q, want the providerID and %q", name, msg, h.err)
+		}
+		if !strings.Contains(stderr, "error: nodes node/"+name+": providerID ") {
+			t.Errorf("no error line naming node %s and its providerID on stderr", name)
+			stderrOK = false
+		}
+	}
+	if len(errs) != len(hostile) {
+		t.Errorf("errors = %v", errs)
+	}
+	if !stderrOK {
+		t.Logf("stderr:\n%s", stderr)
+	}
+	// One az call, for the good node; no argument az would read a file for.
+	calls := az.calls()
+	if len(calls) != 1 || !reflect.DeepEqual(calls[0], az.vmssArgs(rg, vmss, "0", source.NodeScript(nil))) {
+		t.Errorf("az calls:\n%s", argsText(calls))
+	}
+	for _, argv := range calls {
+		for _, a := range argv {
+			if _, after, eq := strings.Cut(a, "="); strings.HasPrefix(a, "@") || eq && strings.HasPrefix(after, "@") {
+				t.Errorf("az was run with %q", a)
+			}
+		}
+	}
+}
+
+// TestCheckNodesBackslashPath: the node script runs under dash (Ubuntu's
+// /bin/sh), whose echo turned backslash escapes in a --node-cert-path into
+// line breaks and '|': a path that spells a record in escapes is reported as
+// the one path it is, missing, and forges nothing; a file whose name holds
+// backslashes is reported under that name.
+func TestCheckNodesBackslashPath(t *testing.T) {
+	if _, err := exec.LookPath("dash"); err != nil {
+		t.Skipf("dash is not installed, so the node script is not run under it: %v", err)
+	}
+	c := framework.Shared(t)
+	admin := c.Clientset()
+	az := newFakeAzure(t)
+	sfx := randomSuffix(t)
+	rg, vmss, node := "MC_bs_"+sfx, "aks-bs"+sfx+"-vmss", "aks-bs"+sfx+"-vmss000000"
+	d := az.vmssDir(rg, vmss, "0")
+	createAzureNode(t, admin, node, az.vmssProviderID("resourceGroups", rg, vmss, "0"), "linux", sfx)
+	fp := strings.Repeat("ab", 32)
+	// dash's echo printed "a|/etc/kubernetes/none" and the record
+	// "c|1700000000|4000000000|abab…|/etc/kubernetes/forged.crt|CN=forged".
+	forge := `/etc/kubernetes/none\nc\01741700000000\01744000000000\0174` + fp + `\0174/etc/kubernetes/forged.crt\0174CN=forged`
+	const backslashed = `/etc/kubernetes/certs/back\0174slash\n\c.crt`
+	bs := az.cert(d, backslashed, certtest.Template{CommonName: "backslash"}, false)
+
+	stdout, stderr, code := nodesCheck(t, nodesRun{env: append(az.env(), "FAKEAZ_SHELL=dash"), kubeconfig: c.AdminKubeconfig},
+		"--source", "nodes", "--node", node, "--az-path", az.bin, "--node-cert-path", forge, "-o", "json")
+	r := nodesReport(t, stdout, stderr, code)
+	if code != 1 {
+		t.Errorf("exit %d, want 1 (the --node-cert-path is missing); stderr:\n%s", code, stderr)
+	}
+	wantEntry(t, r, "node/"+node+":"+backslashed, bs, api.StatusOK)
+	if len(r.Certificates) != 1 {
+		t.Errorf("certificates = %+v, want %s only (nothing forged)", r.Certificates, backslashed)
+	}
+	errs := reportErrors(r)
+	if len(errs) != 1 || errs["node/"+node+":"+forge] != "no such file on the node" {
+		t.Errorf("errors = %v, want %q missing", errs, forge)
+	}
+}
+
 // TestCheckNodesTruncation: a node with more certificates than fit in 4,096
 // bytes: Azure keeps the end of the output; the report keeps every whole
 // line and says how many were lost.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubecerts/kubecerts/shared/azname"
 	"github.com/kubecerts/kubecerts/shared/duration"
 )
 
@@ -31,23 +32,27 @@ type AzureVM struct {
 // ParseProviderID reads azure:///subscriptions/<sub>/resourceGroups/<rg>/
 // providers/Microsoft.Compute/virtualMachineScaleSets/<vmss>/virtualMachines/<id>
 // or …/providers/Microsoft.Compute/virtualMachines/<name>. Segment names are
-// matched without regard to case.
+// matched without regard to case. The providerID comes from the node, so
+// the names it gives, which become az's arguments, must be names Azure
+// allows (Validate): an empty segment, or a name az would read a file for
+// ("@…"), is an error.
 func ParseProviderID(id string) (AzureVM, error) {
 	rest, ok := cutPrefixFold(id, "azure://")
 	if !ok {
 		return AzureVM{}, fmt.Errorf("providerID %q is not an Azure one (azure://…)", id)
 	}
-	var parts []string
-	for _, p := range strings.Split(rest, "/") {
-		if p != "" {
-			parts = append(parts, p)
-		}
-	}
 	bad := func(why string) (AzureVM, error) {
 		return AzureVM{}, fmt.Errorf("providerID %q: %s; expected azure:///subscriptions/<sub>/resourceGroups/<rg>/providers/Microsoft.Compute/virtualMachineScaleSets/<vmss>/virtualMachines/<instance> or …/providers/Microsoft.Compute/virtualMachines/<vm>", id, why)
 	}
+	// azure:///subscriptions/…; azure://subscriptions/… is taken too.
+	parts := strings.Split(strings.TrimPrefix(rest, "/"), "/")
 	if len(parts) < 8 {
 		return bad("too few segments")
+	}
+	for i, p := range parts {
+		if p == "" {
+			return bad(fmt.Sprintf("segment %d is empty", i+1))
+		}
 	}
 	expect := []string{"subscriptions", "", "resourceGroups", "", "providers", "Microsoft.Compute"}
 	for i, want := range expect {
@@ -64,7 +69,29 @@ func ParseProviderID(id string) (AzureVM, error) {
 	default:
 		return bad("names neither a scale-set instance nor a VM")
 	}
+	if err := vm.Validate(); err != nil {
+		return AzureVM{}, fmt.Errorf("providerID %q: %w", id, err)
+	}
 	return vm, nil
+}
+
+// Validate checks every name against Azure's rules (package azname): they
+// are az's arguments, and none may make az read a file ("@…") or be taken
+// for an option.
+func (vm AzureVM) Validate() error {
+	if err := azname.Subscription(vm.Subscription); err != nil {
+		return err
+	}
+	if err := azname.ResourceGroup(vm.ResourceGroup); err != nil {
+		return err
+	}
+	if vm.IsScaleSet() {
+		if err := azname.ScaleSet(vm.ScaleSet); err != nil {
+			return err
+		}
+		return azname.InstanceID(vm.InstanceID)
+	}
+	return azname.VirtualMachine(vm.Name)
 }
 
 func cutPrefixFold(s, prefix string) (string, bool) {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/kubecerts/kubecerts/plugins/certs/source/runcommand"
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/azname"
 )
 
 // Defaults of the nodes source.
@@ -193,8 +194,18 @@ func isWindows(n *corev1.Node) bool {
 // printed.
 func (s *Nodes) checkNode(ctx context.Context, sink Sink, azPath string, timeout time.Duration, script string, t nodeTarget) {
 	args := t.vm.RunCommandArgs(script)
-	stdout, stderr, err := runAz(ctx, azPath, timeout, args)
 	loc := nodeLocation(t.node, "")
+	// ParseProviderID checked the names; this is the last check before
+	// az runs: no argument may make az read a file.
+	if err := t.vm.Validate(); err != nil {
+		sink.Error(s.Name(), loc, err)
+		return
+	}
+	if err := azname.Args(args); err != nil {
+		sink.Error(s.Name(), loc, fmt.Errorf("not running az for %s: %v", t.vm, err))
+		return
+	}
+	stdout, stderr, err := runAz(ctx, azPath, timeout, args)
 	if err != nil {
 		if ctx.Err() != nil {
 			sink.Error(s.Name(), loc, ctx.Err())

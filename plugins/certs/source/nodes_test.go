@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,10 +15,12 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 
 	"github.com/kubecerts/kubecerts/plugins/certs/source/runcommand"
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/azname"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/certificate/certtest"
 	"github.com/kubecerts/kubecerts/shared/expiry"
@@ -78,17 +81,25 @@ func (r *nodeRoot) run(shell, script string) string {
 	return strings.ReplaceAll(string(out), r.dir, "")
 }
 
-func shells(t *testing.T) []string {
-	var out []string
-	for _, s := range []string{"sh", "dash", "bash"} {
-		if p, err := exec.LookPath(s); err == nil {
-			out = append(out, p)
-		}
+// scriptShells are the shells the node script is tested under: it is
+// POSIX sh, and runs under the node's. dash is Ubuntu's /bin/sh, and the
+// strictest of them: its echo reads backslash escapes, its printf has no
+// extensions.
+var scriptShells = []string{"sh", "dash", "bash"}
+
+// forEachShell runs test as a subtest for each of scriptShells, given its
+// path; a shell that is not installed is a skipped subtest that says so.
+func forEachShell(t *testing.T, test func(t *testing.T, shell string)) {
+	t.Helper()
+	for _, name := range scriptShells {
+		t.Run(name, func(t *testing.T) {
+			p, err := exec.LookPath(name)
+			if err != nil {
+				t.Skipf("%s is not installed, so the node script is not tested under it (%v)", name, err)
+			}
+			test(t, p)
+		})
 	}
-	if len(out) == 0 {
-		t.Skip("no shell")
-	}
-	return out
 }
 
 func TestNodeScript(t *testing.T) {
@@ -109,49 +120,164 @@ func TestNodeScript(t *testing.T) {
 	}
 	keyBody := string(client.KeyPEM(t))
 	keyBody = strings.Split(keyBody, "\n")[1]
-	for _, sh := range shells(t) {
-		t.Run(filepath.Base(sh), func(t *testing.T) {
-			stdout := r.run(sh, script)
-			if strings.Contains(stdout, "PRIVATE KEY") || strings.Contains(stdout, keyBody) || strings.Contains(stdout, "BEGIN") {
-				t.Fatalf("the script printed key or certificate material:\n%s", stdout)
+	forEachShell(t, func(t *testing.T, sh string) {
+		stdout := r.run(sh, script)
+		if strings.Contains(stdout, "PRIVATE KEY") || strings.Contains(stdout, keyBody) || strings.Contains(stdout, "BEGIN") {
+			t.Fatalf("the script printed key or certificate material:\n%s", stdout)
+		}
+		out, err := runcommand.Parse([]byte(stdout))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !out.Script || !out.Complete || out.Lost != nil || len(out.Problems) != 0 {
+			t.Fatalf("output %+v\n%s", out, stdout)
+		}
+		got := map[string]runcommand.File{}
+		for _, f := range out.Files {
+			got[f.Path] = f
+		}
+		for p, c := range r.certs {
+			f, ok := got[p]
+			if !ok || f.Kind != runcommand.Cert {
+				t.Errorf("%s: %+v\n%s", p, f, stdout)
+				continue
 			}
-			out, err := runcommand.Parse([]byte(stdout))
-			if err != nil {
-				t.Fatal(err)
+			if f.SHA256 != certificate.Fingerprint(c.Cert) || f.Subject != c.Cert.Subject.String() ||
+				!f.NotAfter.Equal(c.Cert.NotAfter.Truncate(time.Second)) || !f.NotBefore.Equal(c.Cert.NotBefore.Truncate(time.Second)) {
+				t.Errorf("%s: %+v, want %s %s %v", p, f, certificate.Fingerprint(c.Cert), c.Cert.Subject, c.Cert.NotAfter)
 			}
-			if !out.Script || !out.Complete || out.Lost != nil || len(out.Problems) != 0 {
-				t.Fatalf("output %+v\n%s", out, stdout)
+		}
+		for p, kind := range map[string]runcommand.FileKind{
+			"/var/lib/kubelet/pki/kubelet.crt":                runcommand.Absent,
+			"/var/lib/kubelet/pki/kubelet-server-current.pem": runcommand.Absent,
+			"/etc/kubernetes/nope.pem":                        runcommand.Absent,
+			"/etc/kubernetes/certs/bad.crt":                   runcommand.Unreadable,
+		} {
+			if got[p].Kind != kind {
+				t.Errorf("%s: %+v, want %v", p, got[p], kind)
 			}
-			got := map[string]runcommand.File{}
-			for _, f := range out.Files {
-				got[f.Path] = f
-			}
-			for p, c := range r.certs {
-				f, ok := got[p]
-				if !ok || f.Kind != runcommand.Cert {
-					t.Errorf("%s: %+v\n%s", p, f, stdout)
-					continue
-				}
-				if f.SHA256 != certificate.Fingerprint(c.Cert) || f.Subject != c.Cert.Subject.String() ||
-					!f.NotAfter.Equal(c.Cert.NotAfter.Truncate(time.Second)) || !f.NotBefore.Equal(c.Cert.NotBefore.Truncate(time.Second)) {
-					t.Errorf("%s: %+v, want %s %s %v", p, f, certificate.Fingerprint(c.Cert), c.Cert.Subject, c.Cert.NotAfter)
-				}
-			}
-			for p, kind := range map[string]runcommand.FileKind{
-				"/var/lib/kubelet/pki/kubelet.crt":                runcommand.Absent,
-				"/var/lib/kubelet/pki/kubelet-server-current.pem": runcommand.Absent,
-				"/etc/kubernetes/nope.pem":                        runcommand.Absent,
-				"/etc/kubernetes/certs/bad.crt":                   runcommand.Unreadable,
-			} {
-				if got[p].Kind != kind {
-					t.Errorf("%s: %+v, want %v", p, got[p], kind)
-				}
-			}
-			if m := got["/etc/kubernetes/certs/bad.crt"].Message; !strings.Contains(strings.ToLower(m), "certificate") {
-				t.Errorf("openssl's error = %q", m)
-			}
-		})
+		}
+		if m := got["/etc/kubernetes/certs/bad.crt"].Message; !strings.Contains(strings.ToLower(m), "certificate") {
+			t.Errorf("openssl's error = %q", m)
+		}
+	})
+}
+
+// TestNodeScriptBackslashPaths: a path is printed as it is, under every
+// shell. Backslash escapes in a --node-cert-path, which dash's echo turns
+// into a line break or a '|' (\n, \0174, and \c, which ends the output),
+// forge no record.
+func TestNodeScriptBackslashPaths(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
 	}
+	r := newNodeRoot(t)
+	fp := strings.Repeat("ab", 32)
+	// A record in escapes; dash's echo printed it as the line
+	// "c|1700000000|1900000000|abab…|/etc/kubernetes/forged.crt|CN=forged".
+	forge := `/etc/kubernetes/none\nc\01741700000000\01741900000000\0174` + fp + `\0174/etc/kubernetes/forged.crt\0174CN=forged`
+	absent := []string{
+		forge,
+		`/etc/kubernetes/stop\c`,
+		`/etc/kubernetes/esc\a\b\e\f\r\t\v\\\0\x7c\u007c%s%n%%-\`,
+		"/etc/kubernetes/-n",
+	}
+	present := []string{
+		`/etc/kubernetes/certs/back\0174slash\n.crt`, // found by the glob
+		`/etc/kubernetes/extra\tdir/c\\ert\c.pem`,
+	}
+	for _, p := range present {
+		r.cert(p, certtest.Template{CommonName: filepath.Base(p)}, false)
+	}
+	extra := append(append([]string(nil), absent...), present[1])
+	for _, p := range extra {
+		if err := ValidNodePath(p); err != nil {
+			t.Fatalf("%q is a valid --node-cert-path: %v", p, err)
+		}
+	}
+	want := map[string]runcommand.FileKind{}
+	for _, p := range absent {
+		want[p] = runcommand.Absent
+	}
+	for _, p := range present {
+		want[p] = runcommand.Cert
+	}
+	script := NodeScript(extra)
+	forEachShell(t, func(t *testing.T, sh string) {
+		out, stdout := r.checkPaths(t, sh, script, want)
+		if len(out.Problems) != 0 {
+			t.Errorf("problems %+v\n%s", out.Problems, stdout)
+		}
+	})
+}
+
+// TestNodeScriptUncarriableNames: a file the glob finds whose name holds
+// '|' or a line break (only root can write there) is one problem line, not a
+// record of another path.
+func TestNodeScriptUncarriableNames(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Skip("openssl not installed")
+	}
+	r := newNodeRoot(t)
+	r.cert("/etc/kubernetes/certs/ca.crt", certtest.Template{CommonName: "ca"}, false)
+	for _, p := range []string{"/etc/kubernetes/certs/apiserver.crt|x.crt", "/etc/kubernetes/certs/ca.crt\nx|forged\nz.crt", "/etc/kubernetes/certs/cr\r.crt"} {
+		r.cert(p, certtest.Template{CommonName: "hostile"}, false)
+		delete(r.certs, p)
+	}
+	want := map[string]runcommand.FileKind{"/etc/kubernetes/certs/ca.crt": runcommand.Cert}
+	forEachShell(t, func(t *testing.T, sh string) {
+		out, stdout := r.checkPaths(t, sh, NodeScript(nil), want)
+		if len(out.Problems) != 3 {
+			t.Errorf("problems %+v, want one for each name with '|' or a line break\n%s", out.Problems, stdout)
+		}
+		for _, pr := range out.Problems {
+			if pr.Kind != runcommand.Other || !strings.Contains(pr.Message, "a file name with '|' or a line break") || strings.Contains(pr.Message, "forged") {
+				t.Errorf("problem %+v", pr)
+			}
+		}
+	})
+}
+
+// checkPaths runs script with shell and checks its records: one for each
+// path of want (and the default files, absent unless certificates were
+// written there), of its kind, no other; certificates as written.
+func (r *nodeRoot) checkPaths(t *testing.T, shell, script string, want map[string]runcommand.FileKind) (*runcommand.Output, string) {
+	t.Helper()
+	stdout := r.run(shell, script)
+	out, err := runcommand.Parse([]byte(stdout))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.Script || !out.Complete || out.Lost != nil || len(out.Unrecognized) != 0 {
+		t.Errorf("output %+v\n%s", out, stdout)
+	}
+	want = maps.Clone(want)
+	for _, p := range DefaultNodeFiles[1:] {
+		if _, ok := want[p]; !ok {
+			want[p] = runcommand.Absent
+		}
+	}
+	got := map[string]runcommand.File{}
+	for _, f := range out.Files {
+		if _, dup := got[f.Path]; dup {
+			t.Errorf("%q printed twice", f.Path)
+		}
+		got[f.Path] = f
+		if k, ok := want[f.Path]; !ok || k != f.Kind {
+			t.Errorf("%v record for %q: a path the script was not given (forged)\n%s", f.Kind, f.Path, stdout)
+		}
+	}
+	for p, k := range want {
+		f, ok := got[p]
+		if !ok || f.Kind != k {
+			t.Errorf("%q: %+v, want %v\n%s", p, f, k, stdout)
+			continue
+		}
+		if c := r.certs[p]; k == runcommand.Cert && (f.SHA256 != certificate.Fingerprint(c.Cert) || f.Subject != c.Cert.Subject.String()) {
+			t.Errorf("%q: %+v, want the certificate of %s", p, f, c.Cert.Subject)
+		}
+	}
+	return out, stdout
 }
 
 // TestNodeScriptSize: 20 files with long names and subjects fit the 4,096
@@ -170,15 +296,17 @@ func TestNodeScriptSize(t *testing.T) {
 	for _, p := range DefaultNodeFiles[1:] {
 		r.cert(p, certtest.Template{CommonName: long, Organization: []string{"system:nodes"}}, true)
 	}
-	stdout := r.run(shells(t)[0], NodeScript(nil))
-	out, err := runcommand.Parse([]byte(stdout))
-	if err != nil || len(out.Files) != 20 || !out.Complete {
-		t.Fatalf("%v: %d files, complete %v", err, len(out.Files), out.Complete)
-	}
-	t.Logf("20 files, subjects of %d bytes (cut at %d): %d bytes of output (Azure keeps %d)", len(r.certs[DefaultNodeFiles[1]].Cert.Subject.String()), runcommand.SubjectMax, len(stdout), runcommand.MaxOutput)
-	if len(stdout) > runcommand.MaxOutput {
-		t.Errorf("%d bytes for 20 files: over %d\n%s", len(stdout), runcommand.MaxOutput, stdout)
-	}
+	forEachShell(t, func(t *testing.T, sh string) {
+		stdout := r.run(sh, NodeScript(nil))
+		out, err := runcommand.Parse([]byte(stdout))
+		if err != nil || len(out.Files) != 20 || !out.Complete {
+			t.Fatalf("%v: %d files, complete %v", err, len(out.Files), out.Complete)
+		}
+		t.Logf("20 files, subjects of %d bytes (cut at %d): %d bytes of output (Azure keeps %d)", len(r.certs[DefaultNodeFiles[1]].Cert.Subject.String()), runcommand.SubjectMax, len(stdout), runcommand.MaxOutput)
+		if len(stdout) > runcommand.MaxOutput {
+			t.Errorf("%d bytes for 20 files: over %d\n%s", len(stdout), runcommand.MaxOutput, stdout)
+		}
+	})
 }
 
 func TestParseProviderID(t *testing.T) {
@@ -199,12 +327,79 @@ func TestParseProviderID(t *testing.T) {
 		{"azure:///subscriptions/" + sub, AzureVM{}, "too few segments"},
 		{"azure:///subscriptions/" + sub + "/resourceGroups/rg/providers/Microsoft.Network/loadBalancers/lb/x/y", AzureVM{}, "not Microsoft.Compute"},
 		{"azure:///subscriptions/" + sub + "/resourceGroups/rg/providers/Microsoft.Compute/disks/d", AzureVM{}, "neither a scale-set instance nor a VM"},
+		{"azure://subscriptions/" + sub + "/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachines/vm-0",
+			AzureVM{Subscription: sub, ResourceGroup: "MC_rg", Name: "vm-0"}, ""},
+		{"AZURE:///subscriptions/" + sub + "/resourceGroups/MC_Grüße_aks_westeurope/providers/Microsoft.Compute/virtualMachines/vm-0",
+			AzureVM{Subscription: sub, ResourceGroup: "MC_Grüße_aks_westeurope", Name: "vm-0"}, ""},
+		{"azure:///subscriptions/" + sub + "/resourceGroups/MC_rg.(x)-y/providers/Microsoft.Compute/virtualMachineScaleSets/AKS_np.1/virtualMachines/4294967295",
+			AzureVM{Subscription: sub, ResourceGroup: "MC_rg.(x)-y", ScaleSet: "AKS_np.1", InstanceID: "4294967295"}, ""},
+	}
+	// The names of a providerID are az's arguments, and the node writes its
+	// providerID: az reads an argument "@FILE" (or "X=@FILE") from FILE and
+	// sends it to Azure, and "-…" is an option.
+	const tokenCache = "@/root/.azure/msal_token_cache.json"
+	vmssID := func(sub, rg, vmss, instance string) string {
+		return "azure:///subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Compute/virtualMachineScaleSets/" + vmss + "/virtualMachines/" + instance
+	}
+	vmID := func(sub, rg, vm string) string {
+		return "azure:///subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Compute/virtualMachines/" + vm
+	}
+	for _, bad := range []struct{ id, err string }{
+		{vmssID(sub, "@msal_token_cache.json", "vmss", "0"), `resource group "@msal_token_cache.json": starts with '@', which would make az read the file`},
+		{vmssID(sub, "MC_rg", "@msal_token_cache.json", "0"), `scale set "@msal_token_cache.json": starts with '@'`},
+		{vmssID(sub, "MC_rg", "vmss", "@msal_token_cache.json"), `scale-set instance ID "@msal_token_cache.json": starts with '@'`},
+		{vmssID("@msal_token_cache.json", "MC_rg", "vmss", "0"), `subscription "@msal_token_cache.json": starts with '@'`},
+		{vmID(sub, "MC_rg", "@msal_token_cache.json"), `VM "@msal_token_cache.json": starts with '@'`},
+		{vmID(sub, "MC_rg", "@~"), `VM "@~": starts with '@'`},
+		{vmID(sub, "@.azure", "vm"), `resource group "@.azure": starts with '@'`},
+		{vmID(sub, "rg=@msal_token_cache.json", "vm"), `resource group "rg=@msal_token_cache.json": has '='`},
+		{vmID(sub, "MC_rg", "vm=@msal_token_cache.json"), `VM "vm=@msal_token_cache.json": has '='`},
+		{vmID(sub, "MC_rg", "＠msal_token_cache.json"), `VM "＠msal_token_cache.json": has '＠' (U+FF20)`},
+		{vmID(sub, "＠msal_token_cache.json", "vm"), `resource group "＠msal_token_cache.json": has '＠' (U+FF20)`},
+		// The token cache's path: its '/'s make other segments.
+		{vmID(sub, tokenCache, "vm"), `segment 5 is "root", not providers`},
+		{vmssID(sub, "MC_rg", "vmss", tokenCache), "names neither a scale-set instance nor a VM"},
+		{vmID(sub, "MC_rg", tokenCache), "names neither a scale-set instance nor a VM"},
+		{vmID(sub, "MC_rg", "%40msal_token_cache.json"), `VM "%40msal_token_cache.json": has '%'`},
+		{vmID(sub, "MC_rg", "..%2F..%2Fx"), `VM "..%2F..%2Fx": has '%'`},
+		{vmID(sub, "..", "vm"), `resource group "..": ends with '.'`},
+		{vmssID(sub, "MC_rg", "..", "0"), `scale set "..": starts with '.'`},
+		{vmID(sub, "MC_rg", "."), `VM ".": starts with '.'`},
+		{vmssID(sub, "MC_rg", "vmss", ".."), `scale-set instance ID "..": not a number`},
+		{vmssID(sub, "MC_rg", "vmss", "-1"), `scale-set instance ID "-1": not a number`},
+		{vmID(sub, "--debug", "vm"), `resource group "--debug": starts with '-', which az would read as an option`},
+		{vmID(sub, "MC_rg", "-n"), `VM "-n": starts with '-'`},
+		{vmID("s", "MC_rg", "vm"), `subscription "s": not a subscription ID`},
+		{vmID(sub, "MC_rg", "vm\u202egpj"), `VM "vm\u202egpj": has '\u202e' (U+202E)`},
+		{vmID(sub, "rg\u200b", "vm"), `resource group "rg\u200b": has '\u200b' (U+200B)`},
+		{vmID(sub, "MC_rg", "vmѕ"), `VM "vmѕ": has 'ѕ' (U+0455)`}, // Cyrillic dze
+		{vmID(sub, "MC_rg", "vm\n"), `VM "vm\n": has '\n'`},
+		{vmID(sub, "MC_rg", "vm x"), `VM "vm x": has ' '`},
+		// Empty segments.
+		{vmssID(sub, "", "vmss", "0"), "segment 4 is empty"},
+		{vmssID(sub, "MC_rg", "vmss", ""), "segment 10 is empty"},
+		{vmssID(sub, "MC_rg", "", "0"), "segment 8 is empty"},
+		{vmssID(sub, "MC_rg", "vmss", "0") + "/", "segment 11 is empty"},
+		{strings.Replace(vmID(sub, "MC_rg", "vm"), "/virtualMachines/", "//virtualMachines/", 1), "segment 7 is empty"},
+		{"azure:////subscriptions/" + sub + "/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachines/vm", "segment 1 is empty"},
+	} {
+		tests = append(tests, struct {
+			id   string
+			want AzureVM
+			err  string
+		}{bad.id, AzureVM{}, bad.err})
 	}
 	for _, tt := range tests {
 		got, err := ParseProviderID(tt.id)
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("%q: %v, want an error with %q", tt.id, err, tt.err)
+			}
+			if err != nil && (!strings.HasPrefix(err.Error(), fmt.Sprintf("providerID %q", tt.id)) || strings.Contains(err.Error(), "\n")) {
+				t.Errorf("%q: error %q: not one line naming the providerID", tt.id, err)
+			}
+			if got != (AzureVM{}) {
+				t.Errorf("%q: %+v with the error", tt.id, got)
 			}
 			continue
 		}
@@ -403,8 +598,114 @@ func TestNodesCollect(t *testing.T) {
 	}
 }
 
+// TestNodesHostileProviderID: a Node whose providerID has a name az would
+// read a file for ("@…") or take for an option is one error naming the
+// Node and the name, az is never run with it, and the other nodes are
+// still checked.
+func TestNodesHostileProviderID(t *testing.T) {
+	az, dir := fakeAz(t)
+	fp := strings.Repeat("ab", 32)
+	good := runcommand.Header + "\nc|1700000000|4000000000|" + fp + "|/etc/kubernetes/certs/ca.crt|CN=ca\n" + runcommand.TrailerPrefix + "1\n"
+	if err := os.WriteFile(filepath.Join(dir, "aks-np-vmss_0.out"), []byte(azAnswer(good)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const sub = "11111111-2222-3333-4444-555555555555"
+	prefix := "azure:///subscriptions/"
+	vmss := func(sub, rg, name, id string) string {
+		return prefix + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Compute/virtualMachineScaleSets/" + name + "/virtualMachines/" + id
+	}
+	vm := func(rg, name string) string {
+		return prefix + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Compute/virtualMachines/" + name
+	}
+	hostile := map[string]struct{ id, err string }{
+		"evil-rg":       {vmss(sub, "@msal_token_cache.json", "aks-np-vmss", "1"), `resource group "@msal_token_cache.json": starts with '@'`},
+		"evil-vmss":     {vmss(sub, "MC_rg", "@msal_token_cache.json", "2"), `scale set "@msal_token_cache.json": starts with '@'`},
+		"evil-instance": {vmss(sub, "MC_rg", "aks-np-vmss", "@msal_token_cache.json"), `scale-set instance ID "@msal_token_cache.json"`},
+		"evil-sub":      {vmss("@msal_token_cache.json", "MC_rg", "aks-np-vmss", "3"), `subscription "@msal_token_cache.json"`},
+		"evil-vm":       {vm("MC_rg", "@~"), `VM "@~": starts with '@'`},
+		"evil-eq":       {vm("MC_rg", "x=@msal_token_cache.json"), `VM "x=@msal_token_cache.json": has '='`},
+		"evil-option":   {vm("--debug", "aks-vm-0"), `resource group "--debug": starts with '-'`},
+		"evil-path":     {vm("MC_rg", "@/root/.azure/msal_token_cache.json"), "names neither a scale-set instance nor a VM"},
+	}
+	objs := []runtime.Object{node("aks-np-vmss000000", vmss(sub, "MC_rg", "aks-np-vmss", "0"), nil)}
+	for name, h := range hostile {
+		objs = append(objs, node(name, h.id, nil))
+	}
+	c := NewCollector(time.Now(), expiry.DefaultThresholds(), false)
+	(&Nodes{Scope: &Scope{Client: fake.NewClientset(objs...)}, AzPath: az, Parallel: 4, Timeout: time.Minute}).Collect(t.Context(), c)
+	rep := c.Report()
+
+	if len(rep.Certificates) != 1 || rep.Certificates[0].Location != "node/aks-np-vmss000000:/etc/kubernetes/certs/ca.crt" {
+		t.Errorf("certificates %+v: want the good node's", rep.Certificates)
+	}
+	errs := map[string]string{}
+	for _, e := range rep.Errors {
+		errs[e.Location] = e.Message
+	}
+	for name, h := range hostile {
+		msg := errs["node/"+name]
+		if !strings.Contains(msg, fmt.Sprintf("providerID %q", h.id)) || !strings.Contains(msg, h.err) {
+			t.Errorf("node/%s: error %q, want one naming the providerID and %q", name, msg, h.err)
+		}
+		delete(errs, "node/"+name)
+	}
+	if len(errs) != 0 {
+		t.Errorf("other errors: %v", errs)
+	}
+	// az ran once, for the good node, and never with an argument it would
+	// read a file for.
+	calls, err := filepath.Glob(filepath.Join(dir, "*.args"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(calls) != 1 || filepath.Base(calls[0]) != "aks-np-vmss_0.args" {
+		t.Errorf("az calls: %v", calls)
+	}
+	for _, f := range calls {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range strings.Split(strings.TrimSuffix(string(data), "\x00"), "\x00") {
+			if azname.ReadsFile(a) {
+				t.Errorf("%s: az was given %q", filepath.Base(f), a)
+			}
+		}
+	}
+}
+
+// TestNodeScriptArgs: the script, whatever the --node-cert-path values, is
+// no argument az would read a file for.
+func TestNodeScriptArgs(t *testing.T) {
+	vm := AzureVM{Subscription: "11111111-2222-3333-4444-555555555555", ResourceGroup: "MC_rg", ScaleSet: "vmss", InstanceID: "0"}
+	for _, extra := range [][]string{nil, {"/@x", "/=@x", "/x=@/root/.azure/msal_token_cache.json", "/@"}} {
+		script := NodeScript(extra)
+		if err := azname.Args(vm.RunCommandArgs(script)); err != nil {
+			t.Errorf("%q: %v", extra, err)
+		}
+		if i := strings.IndexByte(script, '='); i < 0 || strings.HasPrefix(script[i+1:], "@") || !strings.HasPrefix(script, "# ") {
+			t.Errorf("the script starts %q", clipString(script, 100))
+		}
+	}
+	// And checkNode refuses to run az with such an argument.
+	c := NewCollector(time.Now(), expiry.DefaultThresholds(), false)
+	az, dir := fakeAz(t)
+	(&Nodes{}).checkNode(t.Context(), c, az, time.Minute, "@/root/.azure/msal_token_cache.json", nodeTarget{node: "n", vm: vm})
+	(&Nodes{}).checkNode(t.Context(), c, az, time.Minute, "#!/bin/sh", nodeTarget{node: "m", vm: AzureVM{Subscription: vm.Subscription, ResourceGroup: "@rg", Name: "vm"}})
+	errs := map[string]string{}
+	for _, e := range c.Report().Errors {
+		errs[e.Location] = e.Message
+	}
+	if len(errs) != 2 || !strings.Contains(errs["node/n"], "would make az read a local file") || !strings.Contains(errs["node/m"], `resource group "@rg"`) {
+		t.Errorf("errors = %v", errs)
+	}
+	if calls, _ := filepath.Glob(filepath.Join(dir, "*.args")); len(calls) != 0 {
+		t.Errorf("az ran: %v", calls)
+	}
+}
+
 func TestNodesNamesAndMissingAz(t *testing.T) {
-	client := fake.NewClientset(node("a", "azure:///subscriptions/s/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/a", nil))
+	client := fake.NewClientset(node("a", "azure:///subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/a", nil))
 	c := NewCollector(time.Now(), expiry.DefaultThresholds(), false)
 	(&Nodes{Scope: &Scope{Client: client}, Names: []string{"a", "ghost"}, AzPath: filepath.Join(t.TempDir(), "no-az")}).Collect(t.Context(), c)
 	rep := c.Report()
@@ -517,10 +818,24 @@ func TestNodeScriptFallbacks(t *testing.T) {
 	}
 	r := newNodeRoot(t)
 	c := r.cert("/etc/kubernetes/certs/apiserver.crt", certtest.Template{CommonName: "apiserver"}, false)
+	forEachShell(t, func(t *testing.T, sh string) {
+		testNodeScriptFallbacks(t, r, c, sh)
+	})
+}
+
+// testNodeScriptFallbacks runs the script with shell as sh, the only tools
+// on PATH those it uses.
+func testNodeScriptFallbacks(t *testing.T, r *nodeRoot, c *certtest.Cert, shell string) {
 	bin := func(without string, fake map[string]string) string {
 		dir := t.TempDir()
 		for _, tool := range []string{"sh", "openssl", "grep", "head", "cut", "sed", "date"} {
 			if tool == without {
+				continue
+			}
+			if tool == "sh" {
+				if err := os.Symlink(shell, filepath.Join(dir, tool)); err != nil {
+					t.Fatal(err)
+				}
 				continue
 			}
 			if body, ok := fake[tool]; ok {

@@ -8,7 +8,8 @@
 // The VM's filesystem is $FAKEAZ_ROOT/<rg>/vmss/<vmss>/<instance-id> or
 // $FAKEAZ_ROOT/<rg>/vm/<vm> (names lower-cased: Azure's are
 // case-insensitive), or $FAKEAZ_DEFAULT_NODE when that does not exist. The
-// script runs with bash, /etc/kubernetes and /var/lib/kubelet in it moved
+// script runs with bash ($FAKEAZ_SHELL when set: dash, as on Ubuntu nodes,
+// whose /bin/sh it is), /etc/kubernetes and /var/lib/kubelet in it moved
 // under that directory (and moved back in what it prints). Its output is
 // wrapped as Azure's RunShellScript does: "Enable succeeded: \n[stdout]\n…
 // \n[stderr]\n…", each stream cut to its last 4,096 bytes, and "Enable failed:
@@ -223,7 +224,8 @@ func scaleSetExists(c *call) bool {
 	return isDir(filepath.Join(os.Getenv("FAKEAZ_ROOT"), strings.ToLower(c.rg), "vmss", strings.ToLower(c.name)))
 }
 
-// runScript runs the script with bash against dir, as root would on the VM.
+// runScript runs the script with bash (or $FAKEAZ_SHELL) against dir, as
+// root would on the VM.
 func runScript(dir, script string, noOpenSSL bool) (stdout, stderr string, status int, err error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -232,7 +234,11 @@ func runScript(dir, script string, noOpenSSL bool) (stdout, stderr string, statu
 	for _, p := range []string{"/etc/kubernetes", "/var/lib/kubelet"} {
 		script = strings.ReplaceAll(script, p, abs+p)
 	}
-	cmd := exec.Command("bash", "-c", script)
+	shell := "bash"
+	if sh := os.Getenv("FAKEAZ_SHELL"); sh != "" {
+		shell = sh
+	}
+	cmd := exec.Command(shell, "-c", script)
 	cmd.Dir = abs
 	env := os.Environ()
 	if noOpenSSL {
