@@ -192,7 +192,7 @@ round() {
 round a
 pending_before=$(kubectl get csr -o jsonpath='{range .items[*]}{.status.conditions}{"\n"}{end}' | grep -c '^$' || true)
 start=$(now_ns)
-kubectl rotate csr approve --all-pending -o name -v=6 >"$work/a.out" 2>"$work/a.err" || { log "rotate csr approve failed:"; tail -5 "$work/a.err" >&2; exit 1; }
+kubectl rotate csr approve --all-pending --node-cidr 10.250.0.0/16 -o name -v=6 >"$work/a.out" 2>"$work/a.err" || { log "rotate csr approve failed:"; tail -5 "$work/a.err" >&2; exit 1; }
 ta=$(($(now_ns) - start))
 approved_a=$(count_approved "$work/a.names")
 wait_issued "$work/a.names"

@@ -54,6 +54,10 @@ type rcReviewList struct {
 	} `json:"items"`
 }
 
+// rcNodeCIDR is where the e2e Nodes' IPs come from (10.240.0.0 to
+// 10.255.255.255): the --node-cidr the csr commands get.
+const rcNodeCIDR = "10.240.0.0/12"
+
 var (
 	rcServingUsages = []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageKeyEncipherment, certificatesv1.UsageServerAuth}
 	rcNodesOrg      = []string{"system:nodes"}
@@ -237,7 +241,7 @@ func TestRotateCSRApprove(t *testing.T) {
 	t.Run("valid serving CSR is approved and issued", func(t *testing.T) {
 		csr := rcCreateCSR(t, kubelet1, admin, "rca-valid", rcRequest{key: key, cn: "system:node:" + w1, orgs: rcNodesOrg,
 			dns: []string{w1}, ips: []net.IP{ip1}}, rcServingUsages)
-		out, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "rotate", "csr", "approve", csr.Name, "-o", "json")
+		out, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "rotate", "csr", "approve", csr.Name, "--node-cidr", rcNodeCIDR, "-o", "json")
 		if code != 0 {
 			t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 		}
@@ -274,7 +278,7 @@ func TestRotateCSRApprove(t *testing.T) {
 		}
 
 		// Approving it again: nothing to do, exit 0.
-		if out, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "rotate", "csr", "approve", csr.Name); code != 0 || !strings.Contains(out, "unchanged") {
+		if out, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "rotate", "csr", "approve", csr.Name, "--node-cidr", rcNodeCIDR); code != 0 || !strings.Contains(out, "unchanged") {
 			t.Errorf("second approve: exit %d\n%s\n%s", code, out, errOut)
 		}
 	})
@@ -295,11 +299,9 @@ func TestRotateCSRApprove(t *testing.T) {
 		wantMsg   string
 	}{
 		{"worker-1 asks for worker-2's IP", kubelet1, with(func(r *rcRequest) { r.ips = []net.IP{ip1, ip2} }), rcServingUsages,
-			"ip-sans", ip2.String() + " not among Node " + w1 + "'s"},
+			"ip-sans", ip2.String() + ": other-node (also listed by Node " + w2 + ")"},
 		{"worker-1 asks for an extra DNS name", kubelet1, with(func(r *rcRequest) { r.dns = []string{w1, "kubernetes.default.svc"} }), rcServingUsages,
-			"dns-sans", "kubernetes.default.svc not among"},
-		{"worker-1 asks for the CN of another node", kubelet1, with(func(r *rcRequest) { r.cn = "system:node:" + w2 }), rcServingUsages,
-			"subject", `is not the requestor "system:node:` + w1 + `"`},
+			"dns-sans", "kubernetes.default.svc: cluster-service"},
 		{"O missing", kubelet1, with(func(r *rcRequest) { r.orgs = nil }), rcServingUsages,
 			"subject", "is not exactly [system:nodes]"},
 		{"client auth usage", kubelet1, valid, append(slices.Clone(rcServingUsages), certificatesv1.UsageClientAuth),
@@ -314,7 +316,7 @@ func TestRotateCSRApprove(t *testing.T) {
 	for i, tt := range refused {
 		t.Run("refused: "+tt.name, func(t *testing.T) {
 			csr := rcCreateCSR(t, tt.as, admin, fmt.Sprintf("rca-refused-%d", i), tt.req, tt.usages)
-			out, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "rotate", "csr", "approve", csr.Name, "-o", "json")
+			out, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "rotate", "csr", "approve", csr.Name, "--node-cidr", rcNodeCIDR, "-o", "json")
 			if code != 1 {
 				t.Errorf("exit %d, want 1 (a named CSR was not approved)\n%s", code, errOut)
 			}
@@ -347,7 +349,7 @@ func TestRotateCSRApprove(t *testing.T) {
 			}
 
 			// list shows the same verdict, for people.
-			table, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "rotate", "csr", "list", csr.Name)
+			table, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "rotate", "csr", "list", csr.Name, "--node-cidr", rcNodeCIDR)
 			if code != 0 || !strings.Contains(table, csr.Name) || !strings.Contains(table, "deny") || !strings.Contains(table, tt.wantCheck+": ") {
 				t.Errorf("list: exit %d\n%s\n%s", code, table, errOut)
 			}
@@ -356,7 +358,7 @@ func TestRotateCSRApprove(t *testing.T) {
 
 	t.Run("--deny-invalid and deny", func(t *testing.T) {
 		bad := rcCreateCSR(t, kubelet1, admin, "rca-deny-invalid", with(func(r *rcRequest) { r.ips = []net.IP{ip2} }), rcServingUsages)
-		if _, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "rotate", "csr", "approve", bad.Name, "--deny-invalid"); code != 1 {
+		if _, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "rotate", "csr", "approve", bad.Name, "--node-cidr", rcNodeCIDR, "--deny-invalid"); code != 1 {
 			t.Errorf("exit %d: %s", code, errOut)
 		}
 		got, _ := admin.CertificatesV1().CertificateSigningRequests().Get(t.Context(), bad.Name, metav1.GetOptions{})
@@ -365,7 +367,7 @@ func TestRotateCSRApprove(t *testing.T) {
 		}
 
 		other := rcCreateCSR(t, kubelet1, admin, "rca-deny", valid, rcServingUsages)
-		if _, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "rotate", "csr", "approve", other.Name, "--dry-run"); code != 0 {
+		if _, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "rotate", "csr", "approve", other.Name, "--node-cidr", rcNodeCIDR, "--dry-run"); code != 0 {
 			t.Errorf("dry run: exit %d: %s", code, errOut)
 		}
 		if got, _ := admin.CertificatesV1().CertificateSigningRequests().Get(t.Context(), other.Name, metav1.GetOptions{}); len(got.Status.Conditions) != 0 {
@@ -524,7 +526,7 @@ func TestRotateCSRWatch(t *testing.T) {
 	kc, err := c.UserKubeconfigFor(apiserver2.URL, "system:node:"+w1, "system:nodes")
 	kubelet1via2 := rcClient(t, kc, err)
 
-	w := rcStartWatch(t, dir, c.AdminKubeconfig, "--leader-elect", "--lease-namespace", ns, "--lease-name", "rcw-approver")
+	w := rcStartWatch(t, dir, c.AdminKubeconfig, "--node-cidr", rcNodeCIDR, "--leader-elect", "--lease-namespace", ns, "--lease-name", "rcw-approver")
 
 	began := time.Now()
 	first := rcCreateCSR(t, kubelet1, admin, "rcw-first", req1, rcServingUsages)
@@ -544,7 +546,7 @@ func TestRotateCSRWatch(t *testing.T) {
 		t.Fatalf("no decision logged for %s:\n%s", bad.Name, w.stderr)
 	}
 	d := w.decisions(t, bad.Name)[0]
-	if d["msg"] != "CSR left pending" || d["action"] != "left-pending" || !strings.Contains(fmt.Sprint(d["failed"]), "ip-sans: "+ip1.String()) {
+	if d["msg"] != "CSR left pending" || d["action"] != "left-pending" || !strings.Contains(fmt.Sprint(d["failed"]), "ip-sans: refused "+ip1.String()+": other-node") {
 		t.Errorf("decision for %s: %v", bad.Name, d)
 	}
 
@@ -617,7 +619,7 @@ func TestRotateCSRWatchManifests(t *testing.T) {
 	name := "rcm-approver-" + strings.TrimPrefix(ns, "rcm-")
 
 	out, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "rotate", "csr", "watch", "--print-manifests", "-n", ns, "--lease-name", name,
-		"--image", "registry.example/kubecerts:e2e")
+		"--image", "registry.example/kubecerts:e2e", "--node-cidr", rcNodeCIDR)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -629,8 +631,11 @@ func TestRotateCSRWatchManifests(t *testing.T) {
 		}
 		kinds = append(kinds, gvk.Kind)
 	}
-	if want := []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Deployment"}; !slices.Equal(kinds, want) {
+	if want := []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Role", "RoleBinding", "Deployment"}; !slices.Equal(kinds, want) {
 		t.Errorf("kinds %v, want %v", kinds, want)
+	}
+	if !strings.Contains(out, "--node-cidr="+rcNodeCIDR) {
+		t.Errorf("the Deployment does not carry --node-cidr:\n%s", out)
 	}
 	file := filepath.Join(t.TempDir(), "manifests.yaml")
 	if err := os.WriteFile(file, []byte(out), 0o644); err != nil {
@@ -642,6 +647,8 @@ func TestRotateCSRWatchManifests(t *testing.T) {
 	t.Cleanup(func() {
 		_ = admin.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
 		_ = admin.RbacV1().ClusterRoles().Delete(context.Background(), name, metav1.DeleteOptions{})
+		_ = admin.RbacV1().RoleBindings("default").Delete(context.Background(), name+"-apiserver", metav1.DeleteOptions{})
+		_ = admin.RbacV1().Roles("default").Delete(context.Background(), name+"-apiserver", metav1.DeleteOptions{})
 	})
 	if out, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "create", "-f", file); code != 0 {
 		t.Fatalf("create: exit %d\n%s\n%s", code, out, errOut)
@@ -669,6 +676,12 @@ func TestRotateCSRWatchManifests(t *testing.T) {
 		{authorizationv1.ResourceAttributes{Group: certs, Resource: "signers", Name: "kubernetes.io/kubelet-serving", Verb: "approve"}, true},
 		{authorizationv1.ResourceAttributes{Resource: "nodes", Verb: "list"}, true},
 		{authorizationv1.ResourceAttributes{Group: "coordination.k8s.io", Resource: "leases", Namespace: ns, Name: name, Verb: "update"}, true},
+		{authorizationv1.ResourceAttributes{Group: "networking.k8s.io", Resource: "servicecidrs", Verb: "list"}, true},
+		{authorizationv1.ResourceAttributes{Resource: "services", Namespace: "default", Name: "kubernetes", Verb: "get"}, true},
+		{authorizationv1.ResourceAttributes{Group: "discovery.k8s.io", Resource: "endpointslices", Namespace: "default", Name: "kubernetes", Verb: "get"}, true},
+		{authorizationv1.ResourceAttributes{Resource: "services", Namespace: "default", Name: "other", Verb: "get"}, false},
+		{authorizationv1.ResourceAttributes{Group: "discovery.k8s.io", Resource: "endpointslices", Namespace: "default", Verb: "list"}, false},
+		{authorizationv1.ResourceAttributes{Group: "authorization.k8s.io", Resource: "subjectaccessreviews", Verb: "create"}, false},
 		{authorizationv1.ResourceAttributes{Group: certs, Resource: "signers", Name: "kubernetes.io/kube-apiserver-client", Verb: "approve"}, false},
 		{authorizationv1.ResourceAttributes{Group: certs, Resource: "signers", Name: "kubernetes.io/kube-apiserver-client-kubelet", Verb: "approve"}, false},
 		{authorizationv1.ResourceAttributes{Group: certs, Resource: "certificatesigningrequests", Subresource: "status", Verb: "update"}, false},
@@ -690,7 +703,7 @@ func TestRotateCSRWatchManifests(t *testing.T) {
 	createNode(t, admin, node, ip)
 	kubelet := rcNodeClient(t, c, node)
 	// The API server adds the ServiceAccount's groups to an impersonated ServiceAccount.
-	w := rcStartWatch(t, dir, c.AdminKubeconfig, "--as", sa,
+	w := rcStartWatch(t, dir, c.AdminKubeconfig, "--as", sa, "--node-cidr", rcNodeCIDR,
 		"--leader-elect", "--lease-namespace", ns, "--lease-name", name)
 	csr := rcCreateCSR(t, kubelet, admin, "rcm-valid", rcRequest{key: rcNewKey(t), cn: "system:node:" + node, orgs: rcNodesOrg,
 		dns: []string{node}, ips: []net.IP{ip}}, rcServingUsages)

@@ -1,6 +1,7 @@
 // Package framework runs a real, minimal Kubernetes control plane for the
 // kubecerts end-to-end tests: etcd (TLS, client certificates),
-// kube-apiserver (Node,RBAC authorization) and kube-controller-manager (only
+// kube-apiserver (Node,RBAC authorization, the NodeRestriction admission
+// plugin and bootstrap-token authentication, as kubeadm runs it) and kube-controller-manager (only
 // its CSR signer) as local processes on free loopback ports, with a PKI
 // generated afresh for every cluster in kubeadm's layout. There is no
 // kubelet, scheduler or container runtime: nodes are API objects, and "being
@@ -278,6 +279,10 @@ func (c *Cluster) apiserverArgs(name string, port int, certFile, keyFile string)
 		"--cert-dir=" + filepath.Join(c.Dir, name),
 		"--client-ca-file=" + c.CAFile,
 		"--authorization-mode=Node,RBAC",
+		// As kubeadm runs it: nodes may write only their own Node and its
+		// status, and bootstrap tokens (Secrets in kube-system) authenticate.
+		"--enable-admission-plugins=NodeRestriction",
+		"--enable-bootstrap-token-auth=true",
 		"--etcd-servers=" + c.etcdURL,
 		"--etcd-cafile=" + c.pki("etcd/ca.crt"),
 		"--etcd-certfile=" + c.pki("apiserver-etcd-client.crt"),
