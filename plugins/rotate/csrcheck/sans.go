@@ -19,7 +19,8 @@ import (
 const (
 	// RuleWildcard: a DNS name with a wildcard.
 	RuleWildcard = "wildcard"
-	// RuleInvalidName: a DNS name that is not a valid DNS-1123 subdomain.
+	// RuleInvalidName: a DNS name that is not a valid DNS-1123 subdomain,
+	// or is an IP address.
 	RuleInvalidName = "invalid-name"
 	// RuleClusterService: kubernetes, kubernetes.default…, a name under
 	// .svc or in the cluster domain.
@@ -303,6 +304,9 @@ func (rv *reviewer) dnsSANs(node *corev1.Node) {
 			s.refuse(raw, RuleWildcard, "a wildcard")
 		case len(validation.IsDNS1123Subdomain(name)) > 0:
 			s.refuse(raw, RuleInvalidName, "not a valid DNS name")
+		case isIPLiteral(name):
+			// Some clients match an IP host against DNS SANs too.
+			s.refuse(raw, RuleInvalidName, "an IP address as a DNS name")
 		}
 		if clusterServiceName(name, domain) {
 			s.refuse(raw, RuleClusterService, "a name of cluster Services (kubernetes, kubernetes.default…, .svc, %s)", domain)
@@ -354,6 +358,28 @@ func (rv *reviewer) resolve(raw, name string, csrIPs []netip.Addr, s *sanRules) 
 	if len(outside) > 0 {
 		s.refuse(raw, RuleResolveDNS, "resolves to %s, not among the CSR's IP SANs %s", strings.Join(outside, ", "), addrList(csrIPs))
 	}
+}
+
+// isIPLiteral reports whether name is an IP address, or an IPv4 address in
+// a form inet_aton still reads (10.1, 0x0a.0.0.1, 012.0.0.1).
+func isIPLiteral(name string) bool {
+	if _, err := netip.ParseAddr(name); err == nil {
+		return true
+	}
+	labels := strings.Split(name, ".")
+	if len(labels) > 4 {
+		return false
+	}
+	for _, label := range labels {
+		digits, hex := label, "0123456789"
+		if h, ok := strings.CutPrefix(strings.ToLower(label), "0x"); ok {
+			digits, hex = h, "0123456789abcdef"
+		}
+		if digits == "" && label != "0x" || strings.Trim(digits, hex) != "" {
+			return false
+		}
+	}
+	return true
 }
 
 func fullMatch(re *regexp.Regexp, s string) bool {

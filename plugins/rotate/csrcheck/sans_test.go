@@ -97,6 +97,9 @@ func TestSANRules(t *testing.T) {
 		{name: "worker-2", dns: []string{"worker-2"}, rules: map[string][]string{"worker-2": {RuleNodeName, RuleOtherNode}}},
 		{name: "wildcard", dns: []string{"*.apps.example.com"}, rules: map[string][]string{"*.apps.example.com": {RuleWildcard, RuleNodeName}}},
 		{name: "wildcard under the node's name", dns: []string{"*.worker-1"}, rules: map[string][]string{"*.worker-1": {RuleWildcard, RuleNodeName}}},
+		{name: "an IP address as a DNS name", dns: []string{"10.96.0.1"}, rules: map[string][]string{"10.96.0.1": {RuleInvalidName, RuleNodeName, RuleNodeAddress}}},
+		{name: "an inet_aton IPv4 form as a DNS name", dns: []string{"10.1"}, rules: map[string][]string{"10.1": {RuleInvalidName, RuleNodeName, RuleNodeAddress}}},
+		{name: "a hex IPv4 form as a DNS name", dns: []string{"0x0a.0.0.1"}, rules: map[string][]string{"0x0a.0.0.1": {RuleInvalidName, RuleNodeName, RuleNodeAddress}}},
 		{name: "a name not under the node's", dns: []string{"registry.example.com"}, rules: map[string][]string{"registry.example.com": {RuleNodeName}}},
 		{name: "a name another Node lists too (case, trailing dot)", dns: []string{"worker-1.shared.example"},
 			rules: map[string][]string{"worker-1.shared.example": {RuleOtherNode}}},
@@ -152,6 +155,17 @@ func TestSANRules(t *testing.T) {
 				t.Errorf("verdict %s, want %s: %s", r.Verdict, want, r.Reason)
 			}
 		})
+	}
+}
+
+func TestIsIPLiteral(t *testing.T) {
+	for name, want := range map[string]bool{
+		"10.96.0.1": true, "10.1": true, "167772161": true, "0x0a.0.0.1": true, "012.0.0.1": true, "::1": true, "fd00::1": true,
+		"worker-1": false, "1de.ad": false, "cafe.be": false, "10.0.0.1.example": false, "1.2.3.4.5": false, "0xzz.0.0.1": false, "w.10": false,
+	} {
+		if got := isIPLiteral(name); got != want {
+			t.Errorf("isIPLiteral(%q) = %v, want %v", name, got, want)
+		}
 	}
 }
 
