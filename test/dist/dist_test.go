@@ -720,16 +720,16 @@ func TestKrewInstallThroughKubectl(t *testing.T) {
 	home := t.TempDir()
 	krewRoot := filepath.Join(home, ".krew")
 	binDir := filepath.Join(krewRoot, "bin")
-	// PATH: krew's bin, then sh (the helpers' #!/usr/bin/env sh) and cp (the
-	// caveats' command), so that no other kubectl-* on this machine's PATH is
-	// found.
+	// PATH: krew's bin, then kubectl, sh (the helpers' #!/usr/bin/env sh) and
+	// cp (the caveats' command), so that no other kubectl-* on this machine's
+	// PATH is found.
 	tools := filepath.Join(home, "tools")
 	for _, d := range []string{binDir, tools} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			t.Fatal(err)
 		}
 	}
-	for name, target := range map[string]string{"sh": sh, "cp": cp} {
+	for name, target := range map[string]string{"kubectl": kubectl, "sh": sh, "cp": cp} {
 		if err := os.Symlink(target, filepath.Join(tools, name)); err != nil {
 			t.Fatal(err)
 		}

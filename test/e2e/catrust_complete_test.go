@@ -1,7 +1,6 @@
 package e2e_test
 
 import (
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -30,11 +29,16 @@ func TestCATrustSecretCompletion(t *testing.T) {
 		_, err := admin.CoreV1().Secrets(ns).Create(t.Context(), s, metav1.CreateOptions{})
 		chkCreated(t, "secret", 0, err)
 	}
-	bin := filepath.Join(framework.BuildPlugins(t), "kubectl-ca_trust")
+	dir := framework.BuildPlugins(t)
+	bin := filepath.Join(dir, "kubectl-ca_trust")
+	env, err := framework.KubectlEnv(dir, c.AdminKubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
 	complete := func(args ...string) []string {
 		t.Helper()
 		cmd := exec.CommandContext(t.Context(), bin, append([]string{"__complete"}, args...)...)
-		cmd.Env = append(os.Environ(), "KUBECONFIG="+c.AdminKubeconfig)
+		cmd.Env = env
 		out, err := cmd.Output()
 		if err != nil {
 			t.Fatalf("__complete %q: %v", args, err)

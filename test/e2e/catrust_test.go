@@ -498,6 +498,10 @@ func TestCATrustConcurrentAdds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	env, err := framework.KubectlEnv(dir, c.AdminKubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
 	const groups, perGroup = 2, 25
 	type job struct {
 		file, fp string
@@ -529,7 +533,7 @@ func TestCATrustConcurrentAdds(t *testing.T) {
 			} else {
 				cmd = exec.CommandContext(t.Context(), kubectl, append([]string{"ca-trust"}, args...)...)
 			}
-			cmd.Env = append(os.Environ(), "KUBECONFIG="+c.AdminKubeconfig, "PATH="+dir+string(os.PathListSeparator)+os.Getenv("PATH"))
+			cmd.Env = env
 			<-start
 			out, err := cmd.CombinedOutput()
 			results[i] = result{out: string(out), err: err, retries: strings.Count(string(out), "lost a race")}

@@ -59,8 +59,11 @@ func newFakeAzure(t *testing.T) *fakeAzure {
 		sub: "8ecadfc9-d1a3-4ea4-b844-0d9f87e4d7c8", certs: map[string]map[string]*certtest.Cert{}}
 }
 
+// env is the fake's environment. The node script runs with this process's
+// PATH (the VM's tools: bash, openssl, …), not the one kubectl gives the
+// plugin, which has kubectl and the plugins only.
 func (f *fakeAzure) env() []string {
-	return []string{"FAKEAZ_ROOT=" + f.root, "FAKEAZ_LOG=" + f.log}
+	return []string{"FAKEAZ_ROOT=" + f.root, "FAKEAZ_LOG=" + f.log, "FAKEAZ_PATH=" + os.Getenv("PATH")}
 }
 
 // vmssDir is the filesystem of a scale-set instance (Azure's names are
@@ -184,7 +187,7 @@ type nodesRun struct {
 	env        []string
 	stdin      string
 	kubeconfig string
-	pathFirst  string // a directory put first on PATH (after the plugins)
+	path       string // a directory put on kubectl's PATH after the plugins (the fake az's)
 }
 
 // nodesCheck runs `kubectl certs check ARGS` through the real kubectl with
@@ -199,15 +202,16 @@ func nodesCheck(t *testing.T, run nodesRun, args ...string) (stdout, stderr stri
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
+	var path []string
+	if run.path != "" {
+		path = append(path, run.path)
+	}
+	env, err := framework.KubectlEnv(plugins, run.kubeconfig, path...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.CommandContext(ctx, kubectl, append([]string{"certs", "check"}, args...)...)
-	path := plugins + string(os.PathListSeparator) + os.Getenv("PATH")
-	if run.pathFirst != "" {
-		path = plugins + string(os.PathListSeparator) + run.pathFirst + string(os.PathListSeparator) + os.Getenv("PATH")
-	}
-	cmd.Env = append(append(os.Environ(), "PATH="+path), run.env...)
-	if run.kubeconfig != "" {
-		cmd.Env = append(cmd.Env, "KUBECONFIG="+run.kubeconfig)
-	}
+	cmd.Env = append(env, run.env...)
 	cmd.Stdin = strings.NewReader(run.stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -374,12 +378,12 @@ func TestCheckNodesReport(t *testing.T) {
 		t.Errorf("az calls:\n%s\nwant\n%s", argsText(got), argsText(want))
 	}
 
-	// The fake first on PATH instead of --az-path; --node picks one node; a
+	// The fake on PATH instead of --az-path; --node picks one node; a
 	// table for people.
 	if err := os.Remove(az.log); err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, code = nodesCheck(t, nodesRun{env: az.env(), kubeconfig: c.AdminKubeconfig, pathFirst: filepath.Dir(az.bin)},
+	stdout, stderr, code = nodesCheck(t, nodesRun{env: az.env(), kubeconfig: c.AdminKubeconfig, path: filepath.Dir(az.bin)},
 		"--source", "nodes", "--node", nAS)
 	if code != 0 || !strings.Contains(stdout, "node/"+nAS+":/etc/kubernetes/certs/ca.crt") || strings.Contains(stdout, n0) {
 		t.Errorf("--node %s: exit %d\n%s\n%s", nAS, code, stdout, stderr)

@@ -416,9 +416,13 @@ type rcWatch struct {
 // args, and stops it when the test ends.
 func rcStartWatch(t *testing.T, dir, kubeconfig string, args ...string) *rcWatch {
 	t.Helper()
+	env, err := framework.KubectlEnv(dir, kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
 	w := &rcWatch{stdout: &rcBuffer{}, stderr: &rcBuffer{}, done: make(chan struct{})}
 	w.cmd = exec.Command(filepath.Join(dir, "kubectl-rotate"), append([]string{"csr", "watch", "--log-format=json"}, args...)...)
-	w.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	w.cmd.Env = env
 	w.cmd.Stdout, w.cmd.Stderr = w.stdout, w.stderr
 	if err := w.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -616,7 +616,7 @@ func renewRun(t *testing.T, bin string, env []string, args ...string) *api.Renew
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = pluginEnv(bin, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
@@ -634,7 +634,7 @@ func renewRunKilled(bin string, env []string, args ...string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = pluginEnv(bin, env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()
@@ -645,6 +645,20 @@ func renewRunKilled(bin string, env []string, args ...string) error {
 		}
 	}
 	return fmt.Errorf("kubectl-rotate %s: %v, want killed by the fault hook\n%s", strings.Join(args, " "), err, stderr.String())
+}
+
+// pluginEnv is the environment of the kubectl-rotate binary bin: this
+// process's, with env, and a PATH of bin's directory only, as the e2e tests
+// give kubectl and the plugins: no program installed on the machine (another
+// kubectl-rotate in ~/.local/bin) is found.
+func pluginEnv(bin string, env ...string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PATH=") {
+			out = append(out, kv)
+		}
+	}
+	return append(append(out, "PATH="+filepath.Dir(bin)), env...)
 }
 
 // renewBinary builds kubectl-rotate for the test: the release build, or

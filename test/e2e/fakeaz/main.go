@@ -25,6 +25,10 @@
 //	no-openssl           the script runs without openssl on PATH
 //	slow                 wait the duration the file holds (e.g. 30s) before answering
 //
+// $FAKEAZ_PATH, when set, is the PATH the script runs with (the VM's tools:
+// bash, openssl, …) instead of az's own: the tests run kubectl, and so the
+// plugin and az, with a PATH of kubectl and the plugins only.
+//
 // A VM without a directory is ResourceNotFound. $FAKEAZ_DELAY (a Go
 // duration) is added to every call. Each call appends {"argv": [...]} as one
 // JSON line to $FAKEAZ_LOG when set. $FAKEAZ_REPLY names a file printed as
@@ -47,6 +51,9 @@ import (
 const maxStream = 4096
 
 func main() {
+	if p := os.Getenv("FAKEAZ_PATH"); p != "" {
+		os.Setenv("PATH", p) // bash and, for the script, the tools
+	}
 	os.Exit(run(os.Args[1:]))
 }
 

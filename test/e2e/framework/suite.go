@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -34,6 +35,10 @@ var suite struct {
 	pluginDir  string     // built by BuildPlugins, removed when Main returns
 	pluginErr  error
 	pluginDone bool
+
+	kubectl     sync.Mutex        // guards the fields below
+	kubectlRoot string            // holds kubectlDirs; removed when Main returns
+	kubectlDirs map[string]string // by kubectl path: a directory holding only a symlink to it
 }
 
 // Main is the body of an e2e suite's TestMain: it starts one cluster for the
@@ -53,8 +58,9 @@ func Main(m *testing.M, opts Options) int {
 	suite.mu.Lock()
 	suite.inMain, suite.ctx = true, ctx
 	suite.mu.Unlock()
-	defer removePlugins()
+	defer removeSuiteDirs()
 	removeStaleTempDirs(pluginDirPrefix) // Start does the same for its own
+	removeStaleTempDirs(kubectlDirPrefix)
 
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
@@ -77,7 +83,7 @@ func Main(m *testing.M, opts Options) int {
 			suite.mu.Unlock()
 			if c != nil {
 				c.Stop()
-				removePlugins()
+				removeSuiteDirs()
 				os.Exit(1)
 			}
 		}
@@ -137,8 +143,8 @@ const PluginVersion = "v0.0.0-e2e"
 var PluginCommands = []string{"./cmd/kubectl-certs", "./cmd/kubectl-ca_trust", "./cmd/kubectl-rotate"}
 
 // BuildPlugins builds the kubectl plugin binaries (PluginCommands), stamped
-// with version PluginVersion, into a directory and returns it: put it first
-// on PATH for kubectl to find them (Kubectl does). Under Main they are built
+// with version PluginVersion, into a directory and returns it: kubectl finds
+// them on the PATH KubectlEnv makes of it. Under Main they are built
 // once per test binary and removed when Main returns; otherwise at each call,
 // into t.TempDir().
 func BuildPlugins(t testing.TB) string {
@@ -187,6 +193,13 @@ func buildPlugins(ctx context.Context, dir string) error {
 	return nil
 }
 
+// removeSuiteDirs removes the plugins BuildPlugins built and the
+// directories of kubectlDir.
+func removeSuiteDirs() {
+	removePlugins()
+	removeKubectlDirs()
+}
+
 func removePlugins() {
 	suite.build.Lock()
 	defer suite.build.Unlock()
@@ -205,10 +218,90 @@ func KubectlPath() (string, error) {
 	return exec.LookPath("kubectl")
 }
 
-// Kubectl runs the real kubectl with args, pluginDir (if not empty) first on
-// PATH and KUBECONFIG=kubeconfig (if not empty), and returns its standard
-// output and error. err is non-nil when kubectl could not run or exited
-// non-zero.
+// KubectlEnv is the environment Kubectl runs kubectl in, for tests that run
+// kubectl or a plugin themselves: this process's environment (HOME and the
+// rest), KUBECONFIG=kubeconfig when kubeconfig is not empty, and a PATH of
+// its own: pluginDir (when not empty), then the directories in path, then a
+// directory holding only a symlink to KubectlPath named kubectl. Nothing
+// else of this machine's PATH is on it, so kubectl finds the plugins the test
+// built and none installed on the machine (in ~/.local/bin, or beside kubectl
+// in /usr/bin), and a plugin finds no program the test did not put there.
+func KubectlEnv(pluginDir, kubeconfig string, path ...string) ([]string, error) {
+	kubectl, err := KubectlPath()
+	if err != nil {
+		return nil, err
+	}
+	kdir, err := kubectlDir(kubectl)
+	if err != nil {
+		return nil, err
+	}
+	var dirs []string
+	if pluginDir != "" {
+		dirs = append(dirs, pluginDir)
+	}
+	dirs = append(append(dirs, path...), kdir)
+	env := setEnv(os.Environ(), "PATH", strings.Join(dirs, string(os.PathListSeparator)))
+	if kubeconfig != "" {
+		env = setEnv(env, "KUBECONFIG", kubeconfig)
+	}
+	return env, nil
+}
+
+// setEnv returns env with key=value in place of any value key had.
+func setEnv(env []string, key, value string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, key+"=") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, key+"="+value)
+}
+
+const kubectlDirPrefix = "kubecerts-kubectl-"
+
+// kubectlDir returns a directory holding only kubectl, a symlink to the
+// program kubectl, made on first use for each kubectl (tests may change
+// $KUBECERTS_KUBECTL) and removed when Main returns.
+func kubectlDir(kubectl string) (string, error) {
+	target, err := filepath.Abs(kubectl)
+	if err != nil {
+		return "", err
+	}
+	suite.kubectl.Lock()
+	defer suite.kubectl.Unlock()
+	if dir := suite.kubectlDirs[target]; dir != "" {
+		return dir, nil
+	}
+	if suite.kubectlRoot == "" {
+		if suite.kubectlRoot, err = makeTempDir(kubectlDirPrefix); err != nil {
+			return "", err
+		}
+		suite.kubectlDirs = map[string]string{}
+	}
+	dir := filepath.Join(suite.kubectlRoot, strconv.Itoa(len(suite.kubectlDirs)))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.Symlink(target, filepath.Join(dir, "kubectl")); err != nil {
+		return "", err
+	}
+	suite.kubectlDirs[target] = dir
+	return dir, nil
+}
+
+func removeKubectlDirs() {
+	suite.kubectl.Lock()
+	defer suite.kubectl.Unlock()
+	if suite.kubectlRoot != "" {
+		_ = os.RemoveAll(suite.kubectlRoot)
+		suite.kubectlRoot, suite.kubectlDirs = "", nil
+	}
+}
+
+// Kubectl runs the real kubectl (KubectlPath) with args in the environment
+// KubectlEnv(pluginDir, kubeconfig) makes, and returns its standard output
+// and error. err is non-nil when kubectl could not run or exited non-zero.
 func Kubectl(ctx context.Context, pluginDir, kubeconfig string, args ...string) (stdout, stderr string, err error) {
 	return KubectlInput(ctx, pluginDir, kubeconfig, nil, args...)
 }
@@ -220,14 +313,11 @@ func KubectlInput(ctx context.Context, pluginDir, kubeconfig string, stdin []byt
 	if err != nil {
 		return "", "", err
 	}
+	env, err := KubectlEnv(pluginDir, kubeconfig)
+	if err != nil {
+		return "", "", err
+	}
 	cmd := exec.CommandContext(ctx, kubectl, args...)
-	env := os.Environ()
-	if pluginDir != "" {
-		env = append(env, "PATH="+pluginDir+string(os.PathListSeparator)+os.Getenv("PATH"))
-	}
-	if kubeconfig != "" {
-		env = append(env, "KUBECONFIG="+kubeconfig)
-	}
 	cmd.Env = env
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
