@@ -18,7 +18,7 @@ import (
 func compromisedNodes() map[string]*corev1.Node {
 	nodes := testNodes()
 	w1 := nodes["worker-1"]
-	for _, a := range []corev1.NodeAddress{
+	w1.Status.Addresses = append(w1.Status.Addresses, []corev1.NodeAddress{
 		{Type: corev1.NodeInternalIP, Address: "10.96.0.1"},       // the kubernetes Service
 		{Type: corev1.NodeInternalIP, Address: "10.0.0.2"},        // the API server
 		{Type: corev1.NodeInternalIP, Address: "127.0.0.1"},       // loopback
@@ -40,9 +40,7 @@ func compromisedNodes() map[string]*corev1.Node {
 		{Type: corev1.NodeInternalDNS, Address: "*.worker-1"},
 		{Type: corev1.NodeInternalDNS, Address: "registry.example.com"},
 		{Type: corev1.NodeInternalDNS, Address: "worker-1.shared.example"},
-	} {
-		w1.Status.Addresses = append(w1.Status.Addresses, a)
-	}
+	}...)
 	// worker-3 lists a name under worker-1 too: it belongs to neither.
 	nodes["worker-3"] = &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "worker-3"}, Status: corev1.NodeStatus{Addresses: []corev1.NodeAddress{
 		{Type: corev1.NodeInternalIP, Address: "10.0.0.13"},
