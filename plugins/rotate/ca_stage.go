@@ -86,7 +86,7 @@ func NewCmdCAStage(streams genericiooptions.IOStreams) *cobra.Command {
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.From, "from", "", "The live PKI directory (kubeadm: /etc/kubernetes/pki; k3s: /var/lib/rancher/k3s/server/tls).")
-	fl.StringVar(&o.To, "to", "", "The staging directory to write the new CAs into; never the live one.")
+	fl.StringVar(&o.To, "to", "", "The staging directory to write the new CAs into (created 0700 when missing); never the live one. It must be yours, writable by you alone, in directories only you and root can change.")
 	fl.StringVar(&o.Layout, "layout", "", "kubeadm or k3s; detected from --from when empty.")
 	fl.BoolVar(&o.CrossSign, "cross-sign", false, "Sign each new CA with a new root that the old CA cross-signs, so trust stays continuous.")
 	fl.Var(duration.NewValue(&o.Validity), "validity", "Validity of the new CAs.")
@@ -177,6 +177,9 @@ func (o *CAStageOptions) Run() error {
 		result.Files = append(result.Files, api.StagedFile{Path: sa, Kind: "copy", What: "service-account key, unchanged (kubectl rotate sa-key rotates it)"})
 	}
 	if !o.DryRun {
+		if err := makePrivateDir("--to", o.To); err != nil {
+			return err
+		}
 		for _, w := range writes {
 			path := filepath.Join(o.To, w.rel)
 			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {

@@ -105,17 +105,19 @@ func checkDir(flag, path string) error {
 
 // checkStagingDir returns an error naming --to unless path does not exist
 // yet or is a directory; with empty, the directory must also be empty.
+// Either way only the running user and root may be able to change it
+// (checkPrivateDir).
 func checkStagingDir(path string, empty bool) error {
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil
+		return checkPrivateDir("--to", path)
 	case err != nil:
 		return fmt.Errorf("--to %s: %v", path, fserr.Cause(err))
 	case !st.IsDir():
 		return fmt.Errorf("--to %s: not a directory", path)
 	case !empty:
-		return nil
+		return checkPrivateDir("--to", path)
 	}
 	entries, err := os.ReadDir(path)
 	if err != nil {
@@ -124,7 +126,7 @@ func checkStagingDir(path string, empty bool) error {
 	if len(entries) > 0 {
 		return fmt.Errorf("--to %s: not empty (it holds %s): stage into a new or empty directory, so that nothing staged before is overwritten", path, entries[0].Name())
 	}
-	return nil
+	return checkPrivateDir("--to", path)
 }
 
 // resolvePath is path absolute and cleaned, with symbolic links resolved

@@ -151,7 +151,7 @@ func newCmdRenew(o *RenewOptions) *cobra.Command {
 	fl.StringVar(&o.KubeconfigDir, "kubeconfig-dir", o.KubeconfigDir, "The directory of admin.conf, super-admin.conf, controller-manager.conf and scheduler.conf.")
 	fl.Var(duration.NewValue(&o.Validity), "validity", "How long the new certificates are valid (1y, 90d, P6M, 2160h); never beyond their CA's notAfter.")
 	fl.BoolVar(&o.CSROnly, "csr-only", false, "Write a CSR and a new key per certificate into --csr-dir for an external CA, instead of renewing; nothing in --pki-dir or --kubeconfig-dir changes.")
-	fl.StringVar(&o.CSRDir, "csr-dir", "", "With --csr-only: where the CSRs and keys go (created 0700 when missing); not the PKI directory itself.")
+	fl.StringVar(&o.CSRDir, "csr-dir", "", "With --csr-only: where the CSRs and keys go (created 0700 when missing); not the PKI directory itself. It must be yours, writable by you alone, in directories only you and root can change.")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "Print what would be done, and write nothing.")
 	fl.BoolVar(&o.RestartStaticPods, "restart-static-pods", false, "After renewing, restart the static pods that use the renewed certificates: move each manifest out of --manifests-dir for --restart-wait, then back.")
 	fl.StringVar(&o.ManifestsDir, "manifests-dir", o.ManifestsDir, "kubelet's static pod directory (staticPodPath).")
@@ -272,6 +272,9 @@ func (o *RenewOptions) validateDirs(cmd *cobra.Command) error {
 	if o.CSROnly {
 		if st, err := os.Stat(o.CSRDir); err == nil && !st.IsDir() {
 			return fmt.Errorf("--csr-dir %s: not a directory", o.CSRDir)
+		}
+		if err := checkPrivateDir("--csr-dir", o.CSRDir); err != nil {
+			return err
 		}
 	}
 	if o.RestartStaticPods && !o.DryRun {

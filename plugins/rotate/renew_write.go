@@ -61,22 +61,19 @@ func (r *renewal) commit(ctx context.Context) {
 	}
 }
 
-// makeCSRDir creates --csr-dir 0700, or notes that an existing one is open
-// to others.
+// makeCSRDir creates --csr-dir 0700 (makePrivateDir), or checks that only
+// the running user can write to an existing one, noting when others can
+// list it.
 func (r *renewal) makeCSRDir() error {
 	dir := r.o.CSRDir
-	st, err := os.Stat(dir)
-	switch {
-	case renewNotExist(err):
-		if err := os.MkdirAll(dir, 0o700); err != nil {
-			return err
-		}
-		return os.Chmod(dir, 0o700) // whatever the umask
-	case err != nil:
+	if err := makePrivateDir("--csr-dir", dir); err != nil {
 		return err
-	case !st.IsDir():
-		return fmt.Errorf("--csr-dir %s: not a directory", dir)
-	case st.Mode().Perm()&0o077 != 0:
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
 		r.note("%s is mode %#o: the keys in it are 0600, but others can list it", dir, st.Mode().Perm())
 	}
 	return nil

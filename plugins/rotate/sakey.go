@@ -75,7 +75,7 @@ func NewCmdSAKey(streams genericiooptions.IOStreams) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&o.From, "from", "", "The live PKI directory.")
-	cmd.Flags().StringVar(&o.To, "to", "", "The staging directory.")
+	cmd.Flags().StringVar(&o.To, "to", "", "The staging directory (created 0700 when missing). It must be yours, writable by you alone, in directories only you and root can change.")
 	cmd.Flags().StringVar(&o.Layout, "layout", "", "kubeadm or k3s; detected from --from when empty.")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "Print what would be written; write nothing.")
 	o.PrintFlags.AddFlags(cmd)
@@ -151,7 +151,7 @@ func (o *SAKeyOptions) Run() error {
 			api.StagedFile{Path: o.layout.SAPub, Kind: "public-key", What: fmt.Sprintf("new public key first, then %d accepted old one(s)", len(pubs)-1)})
 	}
 	if !o.DryRun {
-		if err := os.MkdirAll(o.To, 0o700); err != nil {
+		if err := makePrivateDir("--to", o.To); err != nil {
 			return err
 		}
 		for _, f := range result.Files {

@@ -169,9 +169,10 @@ func rbArgs(args ...string) []string { return append([]string{"rotate"}, args...
 var rbRenewAdvice = []string{"Dry run: ", "These static pods ", "kubelet stops ", "noticing within ", "  mkdir ", "  sleep ", "  mv "}
 
 // TestBadInputRotateRenew: kubectl rotate renew on a missing, wrong or
-// damaged PKI directory, with wrong names and flags. Every refused row
-// exits 1 with one error line naming the input, and no file changes (a
-// backup directory beside the PKI or a temporary file would show).
+// damaged PKI directory, with wrong names and flags, and a --csr-dir
+// others could change (unsafeDirRows). Every refused row exits 1 with one
+// error line naming the input, and no file changes (a backup directory
+// beside the PKI or a temporary file would show).
 func TestBadInputRotateRenew(t *testing.T) {
 	w := rbSetup(t)
 	kc := w.path("etc", "kubernetes")
@@ -288,6 +289,9 @@ current-context: admin@k
 		{name: "a name twice, dry run", args: renew(w.live, "apiserver", "apiserver", "--dry-run"), code: 0, stdout: []string{"apiserver"}, extraStderr: rbRenewAdvice},
 		{name: "csr-only dry run", args: renew(w.live, "all", "--csr-only", "--csr-dir", csrDir, "--dry-run", "-o", "json"), code: 0, stdout: []string{`"would-write-csr"`}},
 	}
+	rows = append(rows, w.unsafeDirRows(t, "--csr-dir", func(dir string, more ...string) []string {
+		return renew(w.live, append([]string{"all", "--csr-only", "--csr-dir", dir, "-o", "json"}, more...)...)
+	})...)
 	// An unreadable leaf: as root, whom chmod 000 does not stop, the row runs
 	// the plugin as an unprivileged user who owns a copy of the PKI, outside
 	// t.TempDir (whose parents are 0700).
@@ -343,10 +347,58 @@ func asNobodyWhenRoot(t *testing.T, plugin string) func(t *testing.T) {
 	return asNobody(t, plugin)
 }
 
+// unsafeDirRows are the rows of a command whose flag names the directory
+// its new keys go into (ca stage and sa-key --to, renew --csr-dir): one
+// others can write to, one another user owns (when the tests run as
+// root), and one to be made in a directory others can write to without
+// the sticky bit, where they could put their own first, are refused
+// before anything is written, naming the path, its mode and owner
+// (issue 15); a new one in a sticky directory like /tmp is accepted.
+// args builds the command's arguments for a directory.
+func (w *rbWork) unsafeDirRows(t *testing.T, flag string, args func(dir string, more ...string) []string) []badInput {
+	t.Helper()
+	uid := strconv.Itoa(os.Geteuid())
+	base := w.path("unsafe" + flag)
+	mkdir := func(name string, mode fs.FileMode) string {
+		t.Helper()
+		dir := filepath.Join(base, name)
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(dir, mode); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	group := mkdir("group-writable", 0o770)
+	world := mkdir("world-writable", 0o777)
+	public := mkdir("public", 0o777)
+	sticky := mkdir("sticky", fs.ModeSticky|0o777)
+	writable := ": writable by others than its owner, who could swap the new keys"
+	rows := []badInput{
+		{name: flag + " group-writable", args: args(group), code: 1, err: flag + " " + group + ": mode drwxrwx--- (0770), owner uid " + uid + writable},
+		{name: flag + " world-writable", args: args(world), code: 1, err: flag + " " + world + ": mode drwxrwxrwx (0777), owner uid " + uid + writable},
+		{name: flag + " world-writable, dry run", args: args(world, "--dry-run"), code: 1, err: flag + " " + world + ": mode drwxrwxrwx (0777)"},
+		{name: flag + " new in a world-writable dir", args: args(filepath.Join(public, "new")), code: 1,
+			err: flag + " " + filepath.Join(public, "new") + ": " + public + ", a directory on the way: mode drwxrwxrwx (0777), owner uid " + uid + ": writable by others than its owner and not sticky"},
+		{name: flag + " new in a sticky dir, dry run", args: args(filepath.Join(sticky, "new"), "--dry-run"), code: 0},
+	}
+	if os.Geteuid() == 0 {
+		other := mkdir("nobodys", 0o700)
+		n, _ := strconv.Atoi(nobodyUID)
+		if err := os.Chown(other, n, n); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, badInput{name: flag + " owned by another user", args: args(other), code: 1,
+			err: flag + " " + other + ": mode drwx------ (0700), owner uid " + nobodyUID + ": owned by another user than you (uid 0)"})
+	}
+	return rows
+}
+
 // TestBadInputRotateCAStage: kubectl rotate ca stage refuses the live
 // directory (and anything inside it, symbolic links resolved), a staging
-// directory that is not empty, and a --from it cannot stage from; nothing
-// is written.
+// directory that is not empty or that others could change
+// (unsafeDirRows), and a --from it cannot stage from; nothing is written.
 func TestBadInputRotateCAStage(t *testing.T) {
 	w := rbSetup(t)
 	stage := func(args ...string) []string { return rbArgs(append([]string{"ca", "stage"}, args...)...) }
@@ -439,6 +491,9 @@ func TestBadInputRotateCAStage(t *testing.T) {
 		{name: "dry run", args: stage("--from", w.live, "--to", staging, "--cross-sign", "--dry-run"), code: 0, stdout: []string{"ca.crt", "etcd/ca.key", "cross-signed"}},
 		{name: "no CA key without cross-sign, dry run", args: stage("--from", noKey, "--to", staging, "--dry-run"), code: 0, stdout: []string{"etcd/ca.crt", "disruptive"}},
 	}
+	rows = append(rows, w.unsafeDirRows(t, "--to", func(dir string, more ...string) []string {
+		return stage(append([]string{"--from", w.live, "--to", dir}, more...)...)
+	})...)
 	runBadInputs(t, badInputTable{disk: w.disk(), rows: w.rows(rows)})
 }
 
@@ -555,8 +610,8 @@ func TestBadInputRotateCAVerify(t *testing.T) {
 }
 
 // TestBadInputRotateSAKey: kubectl rotate sa-key refuses the live
-// directory and anything inside it, and a key it cannot read; nothing is
-// written.
+// directory and anything inside it, a --to others could change
+// (unsafeDirRows), and a key it cannot read; nothing is written.
 func TestBadInputRotateSAKey(t *testing.T) {
 	w := rbSetup(t)
 	sakey := func(args ...string) []string { return rbArgs(append([]string{"sa-key"}, args...)...) }
@@ -611,6 +666,9 @@ func TestBadInputRotateSAKey(t *testing.T) {
 		{name: "k3s dry run", args: sakey("--from", k3s, "--to", staging, "--dry-run"), code: 0, stdout: []string{"service.key", "1 old key(s) after it"}},
 		{name: "dry run", args: sakey("--from", w.live, "--to", staging, "--dry-run"), code: 0, stdout: []string{"sa.key", "sa.pub", "1 accepted old one"}},
 	}
+	rows = append(rows, w.unsafeDirRows(t, "--to", func(dir string, more ...string) []string {
+		return sakey(append([]string{"--from", w.live, "--to", dir}, more...)...)
+	})...)
 	runBadInputs(t, badInputTable{disk: w.disk(), rows: w.rows(rows)})
 }
 
