@@ -314,25 +314,14 @@ func TestRotateCSRBootstrapTokenAuthorized(t *testing.T) {
 		t.Run(fmt.Sprintf("nodeclient=%v", tt.nodeclient), func(t *testing.T) {
 			token := rcBootstrapToken(t, c, tt.id, tt.group, tt.nodeclient)
 			node := "rcb-node-" + tt.id
-			der, err := x509.CreateCertificateRequest(rand.Reader, &x509.CertificateRequest{
-				Subject: pkix.Name{CommonName: "system:node:" + node, Organization: rcNodesOrg}}, rcNewKey(t))
+			name := rbiCreate(t, admin, "rcb-"+tt.id, rbiCSR{as: token,
+				req:    rcRequest{key: rcNewKey(t), cn: "system:node:" + node, orgs: rcNodesOrg},
+				signer: certificatesv1.KubeAPIServerClientKubeletSignerName,
+				usages: []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth}})
+			csr, err := admin.CertificatesV1().CertificateSigningRequests().Get(t.Context(), name, metav1.GetOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			csr, err := token.CertificatesV1().CertificateSigningRequests().Create(t.Context(), &certificatesv1.CertificateSigningRequest{
-				ObjectMeta: metav1.ObjectMeta{GenerateName: "rcb-" + tt.id + "-"},
-				Spec: certificatesv1.CertificateSigningRequestSpec{
-					Request:    pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE REQUEST", Bytes: der}),
-					SignerName: certificatesv1.KubeAPIServerClientKubeletSignerName,
-					Usages:     []certificatesv1.KeyUsage{certificatesv1.UsageDigitalSignature, certificatesv1.UsageClientAuth},
-				},
-			}, metav1.CreateOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() {
-				_ = admin.CertificatesV1().CertificateSigningRequests().Delete(context.Background(), csr.Name, metav1.DeleteOptions{})
-			})
 			if !slices.Contains(csr.Spec.Groups, "system:bootstrappers") || csr.Spec.Username != "system:bootstrap:"+tt.id {
 				t.Fatalf("requestor %s %v", csr.Spec.Username, csr.Spec.Groups)
 			}
