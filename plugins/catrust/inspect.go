@@ -102,6 +102,14 @@ func (c *checker) inspectValue(data []byte, o origin) ([]*x509.Certificate, []fi
 // where PEM belongs, DER, CRLF, blocks that are not certificates.
 func encodingFindings(b *certificate.Bundle, o origin, what string) []finding {
 	var out []finding
+	// add and sync refuse to rewrite a value that holds more than
+	// certificates: say so where they are advised.
+	rewriters := "run kubectl ca-trust add or sync, which rewrite it as PEM"
+	lfWriters := "kubectl ca-trust add and export, which write LF"
+	if len(b.Skipped) > 0 {
+		rewriters = "remove what is not a certificate and then run kubectl ca-trust add or sync, which rewrite it as PEM (they refuse to while it holds more)"
+		lfWriters = "remove what is not a certificate and then run kubectl ca-trust add, which writes LF"
+	}
 	if b.Base64Layers > 0 {
 		inner := "PEM"
 		if b.Format == certificate.FormatBase64DER {
@@ -110,7 +118,7 @@ func encodingFindings(b *certificate.Bundle, o origin, what string) []finding {
 		msg := fmt.Sprintf("%s is %s%s: ", what, strings.Repeat("base64 of ", b.Base64Layers), inner)
 		if o == fromSecret {
 			msg += "the certificate was base64-encoded before the Secret's own encoding, so the manifest holds base64 of base64; " +
-				"nodes need PEM: encode the PEM once (base64 -w0), or run kubectl ca-trust add or sync, which rewrite it as PEM"
+				"nodes need PEM: encode the PEM once (base64 -w0), or " + rewriters
 		} else {
 			msg += "the node-pool file takes PEM text: decode it (base64 -d), or write it with kubectl ca-trust export"
 		}
@@ -122,7 +130,7 @@ func encodingFindings(b *certificate.Bundle, o origin, what string) []finding {
 	}
 	if b.CRLF {
 		out = append(out, finding{api.CATrustSeverityError, codeCRLF, what + " has CRLF line endings: nodes need LF " +
-			"(dos2unix, or kubectl ca-trust add and export, which write LF)"})
+			"(dos2unix, or " + lfWriters + ")"})
 	}
 	for _, s := range b.Skipped {
 		if !strings.HasPrefix(s, "a private key") {

@@ -161,6 +161,37 @@ func TestListWarnsOfValuesNodesCannotInstall(t *testing.T) {
 	}
 }
 
+// TestValidateAdviceForKeysHoldingMore: validate does not advise add or
+// sync for a key they would refuse to rewrite (it holds a CRL), as it does
+// for a key of certificates alone.
+func TestValidateAdviceForKeysHoldingMore(t *testing.T) {
+	crlf := func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\n"), []byte("\r\n")) }
+	s := trustSecret(map[string][]byte{
+		"ca1.crt": crlf(fixturePEM(t, "ca-a")),
+		"ca2.crt": crlf(append(fixturePEM(t, "ca-b"), crlPEM(t)...)),
+		"ca3.crt": []byte(base64.StdEncoding.EncodeToString(append(fixturePEM(t, "ca-c"), crlPEM(t)...))),
+	})
+	_, out, _ := run(t, fakeClient(s), "", "validate", "-o", "json")
+	var v api.CATrustValidation
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("%v:\n%s", err, out)
+	}
+	msgs := map[string]string{}
+	for _, p := range v.Problems {
+		if p.Code == codeCRLF || p.Code == codeBase64Encoded {
+			msgs[p.Location] = p.Message
+		}
+	}
+	if m := msgs["ca1.crt"]; !strings.Contains(m, "kubectl ca-trust add and export, which write LF") {
+		t.Errorf("ca1.crt: %q", m)
+	}
+	for _, k := range []string{"ca2.crt", "ca3.crt"} {
+		if m := msgs[k]; !strings.Contains(m, "remove what is not a certificate and then run kubectl ca-trust add") || strings.Contains(m, "or or") {
+			t.Errorf("%s: advice ignores the CRL: %q", k, m)
+		}
+	}
+}
+
 // TestRequestTimeoutNamed: a --request-timeout client-go cannot parse is a
 // usage error naming the flag and its value, for every verb, before any
 // API call.
