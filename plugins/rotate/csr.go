@@ -213,10 +213,7 @@ func (r *csrReviewFlags) cluster(ctx context.Context, client kubernetes.Interfac
 // ServiceCIDRs and --service-cidr was not given: only the kubernetes
 // Service's ClusterIP is then known to be a Service IP.
 func (r *csrReviewFlags) fallbackNote(c *csrCluster) string {
-	c.facts.mu.Lock()
-	f := c.facts.f
-	c.facts.mu.Unlock()
-	if f == nil || !f.fallback || len(r.serviceCIDRs) > 0 {
+	if !c.facts.fallback() || len(r.serviceCIDRs) > 0 {
 		return ""
 	}
 	return "note: the cluster serves no ServiceCIDRs: of the Service IPs only the kubernetes Service's ClusterIP is refused; give --service-cidr"

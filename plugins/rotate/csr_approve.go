@@ -193,8 +193,7 @@ func (o *CSRApproveOptions) Run(cmd *cobra.Command) error {
 		}
 	}
 
-	facts := newFactsCache(o.Review.serviceCIDRs, 0)
-	cluster := o.Review.cluster(ctx, o.Client, facts)
+	cluster := o.Review.cluster(ctx, o.Client, nil)
 	// Review all first, then write in parallel.
 	items := make([]api.CSRReview, len(csrs))
 	results := make([]csrcheck.Result, len(csrs))
@@ -206,7 +205,7 @@ func (o *CSRApproveOptions) Run(cmd *cobra.Command) error {
 	for range min(approveWorkers, max(len(csrs), 1)) {
 		wg.Go(func() {
 			for i := range work {
-				items[i] = o.process(ctx, &csrs[i], results[i])
+				items[i] = o.process(ctx, &csrs[i], results[i], cluster.facts)
 			}
 		})
 	}
@@ -262,8 +261,9 @@ func (o *CSRApproveOptions) exitStatus(list *api.CSRReviewList) error {
 	return exitcode.WithStatus(exitcode.Error, fmt.Errorf("%d of %d CSRs %s: %s", len(bad), len(list.Items), what, strings.Join(bad, "; ")))
 }
 
-// process decides what to do with one CSR and does it.
-func (o *CSRApproveOptions) process(ctx context.Context, csr *certificatesv1.CertificateSigningRequest, r csrcheck.Result) api.CSRReview {
+// process decides what to do with one CSR and does it; facts are the Service
+// facts its first review read, kept for a review again after a conflict.
+func (o *CSRApproveOptions) process(ctx context.Context, csr *certificatesv1.CertificateSigningRequest, r csrcheck.Result, facts *factsCache) api.CSRReview {
 	named := !o.AllPending
 	const by = "kubectl rotate csr approve"
 	var action api.CSRAction
@@ -305,8 +305,9 @@ func (o *CSRApproveOptions) process(ctx context.Context, csr *certificatesv1.Cer
 	final, wrote, err := updateApproval(ctx, o.Client, csr, func(c *certificatesv1.CertificateSigningRequest) *certificatesv1.CertificateSigningRequestCondition {
 		if !first {
 			// Read again after a conflict: check again. Nodes read
-			// afresh, as they may have changed too.
-			r = csrcheck.Review(c, o.Review.cluster(ctx, o.Client, nil), o.Review.options(ctx))
+			// afresh, as they may have changed too; the Service facts
+			// are those read for the first review.
+			r = csrcheck.Review(c, o.Review.cluster(ctx, o.Client, facts), o.Review.options(ctx))
 		}
 		first = false
 		return decide(c, &r)

@@ -109,10 +109,9 @@ type factsCache struct {
 	ttl   time.Duration
 	now   func() time.Time
 
-	mu   sync.Mutex
-	at   time.Time
-	f    *serviceFacts
-	errs int // reads that failed, for tests
+	mu sync.Mutex
+	at time.Time
+	f  *serviceFacts
 }
 
 func newFactsCache(serviceCIDRs []netip.Prefix, ttl time.Duration) *factsCache {
@@ -127,11 +126,18 @@ func (fc *factsCache) get(ctx context.Context, client kubernetes.Interface) serv
 	}
 	f := readServiceFacts(ctx, client, fc.extra)
 	if f.rangesErr != nil || f.apiErr != nil {
-		fc.errs++
 		return f
 	}
 	fc.f, fc.at = &f, fc.now()
 	return f
+}
+
+// fallback reports whether the facts, once read, came from a cluster that
+// serves no ServiceCIDRs.
+func (fc *factsCache) fallback() bool {
+	fc.mu.Lock()
+	defer fc.mu.Unlock()
+	return fc.f != nil && fc.f.fallback
 }
 
 // readServiceFacts reads the Service ranges: every ServiceCIDR's CIDRs

@@ -275,8 +275,7 @@ func (o *CSRWatchOptions) Run(ctx context.Context) error {
 		}
 	}
 	logger := o.logger()
-	c := newCSRApprover(o.Client, o.Signers, o.Review.options(ctx), o.DryRun, logger)
-	c.facts = newFactsCache(o.Review.serviceCIDRs, watchFactsTTL)
+	c := newCSRApprover(o.Client, o.Signers, o.Review.options(ctx), newFactsCache(o.Review.serviceCIDRs, watchFactsTTL), o.DryRun, logger)
 	csrFactory := informers.NewSharedInformerFactoryWithOptions(o.Client, o.Resync, informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
 		if len(o.Signers) == 1 {
 			lo.FieldSelector = fields.OneTermEqualSelector("spec.signerName", o.Signers[0]).String()
@@ -490,9 +489,8 @@ const (
 	byClaimIndex = "kubecerts.io/claim"
 )
 
-func newCSRApprover(client kubernetes.Interface, signers []string, opts csrcheck.Options, dryRun bool, logger logr.Logger) *csrApprover {
-	return &csrApprover{client: client, signers: signers, opts: opts, dryRun: dryRun, logger: logger, logged: map[string]string{},
-		facts: newFactsCache(nil, watchFactsTTL)}
+func newCSRApprover(client kubernetes.Interface, signers []string, opts csrcheck.Options, facts *factsCache, dryRun bool, logger logr.Logger) *csrApprover {
+	return &csrApprover{client: client, signers: signers, opts: opts, facts: facts, dryRun: dryRun, logger: logger, logged: map[string]string{}}
 }
 
 // cluster is the csrcheck.Cluster of one review: Nodes from the informer's

@@ -77,24 +77,19 @@ func ClaimKeys(node *corev1.Node) []string {
 	return slices.Compact(keys)
 }
 
-// sanRules collects the refusals of one SAN check.
+// sanRules collects the refusals of one SAN check, each SAN's together.
 type sanRules struct {
 	refused  []api.CSRRefusedSAN
-	bySAN    map[string][]string // SAN → "rule (detail)"
-	order    []string
 	undecide []string // why a rule could not be applied
 }
 
 func (s *sanRules) refuse(san, rule, format string, args ...interface{}) {
-	msg := fmt.Sprintf(format, args...)
-	s.refused = append(s.refused, api.CSRRefusedSAN{SAN: san, Rule: rule, Message: msg})
-	if s.bySAN == nil {
-		s.bySAN = map[string][]string{}
-	}
-	if _, ok := s.bySAN[san]; !ok {
-		s.order = append(s.order, san)
-	}
-	s.bySAN[san] = append(s.bySAN[san], rule+" ("+msg+")")
+	s.refused = append(s.refused, api.CSRRefusedSAN{SAN: san, Rule: rule, Message: fmt.Sprintf(format, args...)})
+}
+
+// refuses reports whether a rule refused san already.
+func (s *sanRules) refuses(san string) bool {
+	return slices.ContainsFunc(s.refused, func(r api.CSRRefusedSAN) bool { return r.SAN == san })
 }
 
 func (s *sanRules) undecided(format string, args ...interface{}) {
@@ -106,9 +101,14 @@ func (s *sanRules) undecided(format string, args ...interface{}) {
 // passed with passMsg.
 func (rv *reviewer) report(check string, s *sanRules, passMsg string) {
 	if len(s.refused) > 0 {
-		parts := make([]string, 0, len(s.order))
-		for _, san := range s.order {
-			parts = append(parts, san+": "+strings.Join(s.bySAN[san], ", "))
+		var parts []string
+		for i, r := range s.refused {
+			rule := r.Rule + " (" + r.Message + ")"
+			if i > 0 && s.refused[i-1].SAN == r.SAN {
+				parts[len(parts)-1] += ", " + rule
+				continue
+			}
+			parts = append(parts, r.SAN+": "+rule)
 		}
 		msg := "refused " + strings.Join(parts, "; ")
 		if len(s.undecide) > 0 {
@@ -324,7 +324,7 @@ func (rv *reviewer) dnsSANs(node *corev1.Node) {
 		if rv.opts.AllowDNS != nil && !fullMatch(rv.opts.AllowDNS, name) {
 			s.refuse(raw, RuleAllowDNS, "not matched by --allow-dns %q", rv.opts.AllowDNS.String())
 		}
-		if rv.opts.Resolve != nil && len(s.bySAN[raw]) == 0 {
+		if rv.opts.Resolve != nil && !s.refuses(raw) {
 			rv.resolve(raw, name, csrIPs, s)
 		}
 	}
