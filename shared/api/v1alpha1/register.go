@@ -41,6 +41,7 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&CATrustList{},
 		&CATrustChange{},
 		&CATrustValidation{},
+		&CATrustMigration{},
 		&CSRReviewList{},
 		&RenewalResult{},
 	)
