@@ -122,6 +122,9 @@ func (o *AddOptions) Validate(cmd *cobra.Command) error {
 	if o.Max < 1 {
 		return cli.UsageErrorf(cmd, "--max %d: must be at least 1", o.Max)
 	}
+	if o.isAKS() && o.Max > AKSMax {
+		return cli.UsageErrorf(cmd, "--max %d: an AKS cluster's list holds at most %d", o.Max, AKSMax)
+	}
 	if o.Key == "" && cmd.Flags().Changed("key") {
 		return cli.UsageErrorf(cmd, "--key \"\": give the data key to store the certificate under, ending in %s", certKeySuffix)
 	}

@@ -32,6 +32,7 @@ func commands(f cmdutil.Factory, streams genericiooptions.IOStreams) []*cobra.Co
 		NewCmdValidate(f, streams),
 		NewCmdExport(f, streams),
 		NewCmdSync(f, streams),
+		NewCmdMigrate(f, streams),
 	}
 	registerSecretCompletion(f, cmds...)
 	return cmds

@@ -86,6 +86,7 @@ func (o *ExportOptions) Validate(cmd *cobra.Command) error {
 
 // Run reads the secret and writes the bundle.
 func (o *ExportOptions) Run(cmd *cobra.Command) error {
+	o.printStoreNotes(o.ErrOut, false)
 	sec, err := o.mustGet(cmd.Context())
 	if err != nil {
 		return err

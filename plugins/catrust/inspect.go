@@ -54,6 +54,9 @@ const (
 	fromSecret origin = iota
 	// fromBundle is a node-pool bundle file.
 	fromBundle
+	// fromAKS is one entry of an AKS managed cluster's list, its base64
+	// taken off.
+	fromAKS
 )
 
 // checker judges values and certificates against the settings of a command.
@@ -67,7 +70,7 @@ type checker struct {
 // the certificates it holds and what is wrong with the value as a whole.
 // Certificates are judged by checkCert. A private key is named, never read.
 func (c *checker) inspectValue(data []byte, o origin) ([]*x509.Certificate, []finding) {
-	what := map[origin]string{fromSecret: "the value", fromBundle: "the file"}[o]
+	what := map[origin]string{fromSecret: "the value", fromBundle: "the file", fromAKS: "the entry"}[o]
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil, []finding{{api.CATrustSeverityError, codeEmpty, what + " is empty: it holds no certificate"}}
 	}
@@ -116,10 +119,14 @@ func encodingFindings(b *certificate.Bundle, o origin, what string) []finding {
 			inner = "DER"
 		}
 		msg := fmt.Sprintf("%s is %s%s: ", what, strings.Repeat("base64 of ", b.Base64Layers), inner)
-		if o == fromSecret {
+		switch o {
+		case fromSecret:
 			msg += "the certificate was base64-encoded before the Secret's own encoding, so the manifest holds base64 of base64; " +
 				"nodes need PEM: encode the PEM once (base64 -w0), or " + rewriters
-		} else {
+		case fromAKS:
+			msg += "the file given to az aks update --custom-ca-trust-certificates held base64 where PEM belongs, so the list holds base64 of base64 " +
+				"and nodes fail with x509: certificate signed by unknown authority; " + strings.Replace(rewriters, "run kubectl ca-trust add or sync", "run kubectl ca-trust add or sync --store aks", 1)
+		default:
 			msg += "the node-pool file takes PEM text: decode it (base64 -d), or write it with kubectl ca-trust export"
 		}
 		out = append(out, finding{api.CATrustSeverityError, codeBase64Encoded, msg})
@@ -128,7 +135,10 @@ func encodingFindings(b *certificate.Bundle, o origin, what string) []finding {
 		out = append(out, finding{api.CATrustSeverityError, codeNotPEM, what + " is DER, not PEM: nodes need PEM " +
 			"(openssl x509 -inform der -outform pem, or kubectl ca-trust add, which converts it)"})
 	}
-	if b.CRLF {
+	if b.CRLF && o == fromAKS {
+		out = append(out, finding{api.CATrustSeverityError, codeCRLF, what + " has CRLF line endings: AKS takes them and nodes then fail with " +
+			"x509: certificate signed by unknown authority; " + strings.Replace(rewriters, "run kubectl ca-trust add or sync", "run kubectl ca-trust add or sync --store aks", 1)})
+	} else if b.CRLF {
 		out = append(out, finding{api.CATrustSeverityError, codeCRLF, what + " has CRLF line endings: nodes need LF " +
 			"(dos2unix, or " + lfWriters + ")"})
 	}

@@ -107,6 +107,7 @@ func (o *ListOptions) Validate(cmd *cobra.Command) error {
 
 // Run reads the secret, prints its certificates and returns the exit status.
 func (o *ListOptions) Run(cmd *cobra.Command) error {
+	o.printStoreNotes(o.ErrOut, o.PrintFlags.Machine())
 	sec, err := o.get(cmd.Context())
 	if err != nil {
 		return err
@@ -118,7 +119,7 @@ func (o *ListOptions) Run(cmd *cobra.Command) error {
 	}
 	now := o.now()
 	list := &api.CATrustList{
-		Secret:                o.ref,
+		Store:                 o.storeName(),
 		Exists:                sec != nil,
 		GeneratedAt:           metav1.NewTime(now.UTC()),
 		WarnWithinSeconds:     int64(o.Thresholds.WarnWithin.Seconds()),
@@ -126,12 +127,18 @@ func (o *ListOptions) Run(cmd *cobra.Command) error {
 		Items:                 []api.CATrustEntry{},
 		Errors:                []api.ReportError{},
 	}
+	if o.isAKS() {
+		list.Cluster = &o.aks.ref
+		list.ETag, list.ProvisioningState = o.aks.last.ETag, o.aks.last.ProvisioningState
+	} else {
+		list.Secret = o.ref
+	}
 	var statuses []api.CertificateStatus
 	var errLines, warnLines []string
 	for _, kc := range readKeys(sec) {
-		location := fmt.Sprintf("secret/%s/%s", o.ref, kc.key)
+		location := o.location(kc.key)
 		if kc.err != nil {
-			list.Errors = append(list.Errors, api.ReportError{Source: "secrets", Location: location, Message: kc.err.Error()})
+			list.Errors = append(list.Errors, api.ReportError{Source: o.sourceName(), Location: location, Message: kc.err.Error()})
 			errLines = append(errLines, fmt.Sprintf("%s key %s: %v", &o.secretOptions, kc.key, kc.err))
 		} else if kc.misencoded != "" && len(kc.besides) > 0 {
 			// add and sync refuse to rewrite it (checkRewrite): no advice
@@ -145,7 +152,7 @@ func (o *ListOptions) Run(cmd *cobra.Command) error {
 		}
 		for _, c := range kc.certs {
 			e := api.CATrustEntry{Key: kc.key, Certificate: certificate.Describe(c, now, o.Thresholds)}
-			e.Source, e.Location = "secrets", location
+			e.Source, e.Location = o.sourceName(), location
 			list.Items = append(list.Items, e)
 			statuses = append(statuses, e.Status)
 		}
@@ -173,7 +180,9 @@ func (o *ListOptions) printDiagnostics(l *api.CATrustList, errLines, warnLines [
 	if o.PrintFlags.Machine() || len(l.Items) > 0 {
 		return
 	}
-	if !l.Exists {
+	if o.isAKS() {
+		fmt.Fprintf(o.ErrOut, "note: no custom CAs: %s is empty\n", &o.secretOptions)
+	} else if !l.Exists {
 		fmt.Fprintf(o.ErrOut, "note: no custom CAs: %s does not exist\n", &o.secretOptions)
 	} else {
 		fmt.Fprintf(o.ErrOut, "note: no custom CAs: %s holds no certificates\n", &o.secretOptions)

@@ -233,6 +233,15 @@ func changeItem(key string, cert *x509.Certificate, reason string) api.CATrustCh
 // kube-system here rather than to the context's namespace) and reaches it.
 type secretOptions struct {
 	SecretName string
+	storeFlags
+
+	// store is the store resolved from --store: secret or aks;
+	// storeReason says why, for --store auto.
+	store, storeReason string
+	// serverHost is the kubeconfig's API server host (no port).
+	serverHost string
+	// aks reaches the AKS managed cluster's list (store aks).
+	aks *aksStore
 
 	ref       api.CATrustSecretRef
 	newClient func() (kubernetes.Interface, error)
@@ -247,6 +256,7 @@ func (s *secretOptions) addFlags(cmd *cobra.Command) {
 	}
 	cmd.Flags().StringVar(&s.SecretName, "secret", s.SecretName,
 		"Name of the trust secret. Its namespace is -n/--namespace, kube-system when not given.")
+	s.addStoreFlags(cmd)
 }
 
 // complete resolves the namespace: -n when given explicitly, else
@@ -262,6 +272,7 @@ func (s *secretOptions) complete(f cmdutil.Factory) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.completeStore(f)
 }
 
 // validate checks the secret's name and namespace.
@@ -272,11 +283,17 @@ func (s *secretOptions) validate(cmd *cobra.Command) error {
 	if errs := validation.IsDNS1123Label(s.ref.Namespace); len(errs) > 0 {
 		return cli.UsageErrorf(cmd, "--namespace %q: %s", s.ref.Namespace, strings.Join(errs, "; "))
 	}
-	return nil
+	return s.validateStore(cmd)
 }
 
-// String names the secret in messages: secret kube-system/custom-ca-trust-secret.
-func (s *secretOptions) String() string { return "secret " + s.ref.String() }
+// String names the store in messages: secret kube-system/custom-ca-trust-secret,
+// or the CA list of AKS cluster RG/NAME.
+func (s *secretOptions) String() string {
+	if s.isAKS() {
+		return s.aks.String()
+	}
+	return "secret " + s.ref.String()
+}
 
 // clientset connects on first use.
 func (s *secretOptions) clientset() (kubernetes.Interface, error) {
@@ -290,8 +307,19 @@ func (s *secretOptions) clientset() (kubernetes.Interface, error) {
 	return s.client, nil
 }
 
-// get reads the secret; nil without error when it does not exist.
+// get reads the secret; nil without error when it does not exist. On the
+// aks store it reads the managed cluster and returns its list as a secret
+// (see aksStore.get), which always exists.
 func (s *secretOptions) get(ctx context.Context) (*corev1.Secret, error) {
+	if s.isAKS() {
+		return s.aks.get(ctx)
+	}
+	return s.getSecret(ctx)
+}
+
+// getSecret reads the trust secret, whatever the store; nil without error
+// when it does not exist.
+func (s *secretOptions) getSecret(ctx context.Context) (*corev1.Secret, error) {
 	c, err := s.clientset()
 	if err != nil {
 		return nil, err
@@ -301,7 +329,7 @@ func (s *secretOptions) get(ctx context.Context) (*corev1.Secret, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", s, err)
+		return nil, fmt.Errorf("secret %s: %w", s.ref, err)
 	}
 	return sec, nil
 }
@@ -311,6 +339,9 @@ func (s *secretOptions) get(ctx context.Context) (*corev1.Secret, error) {
 // taken for a namespace without custom CAs. When the namespace cannot be
 // read (forbidden, say) it is not an error: the secret is just missing.
 func (s *secretOptions) checkNamespace(ctx context.Context) error {
+	if s.isAKS() {
+		return nil
+	}
 	c, err := s.clientset()
 	if err != nil {
 		return err

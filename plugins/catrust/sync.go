@@ -105,6 +105,9 @@ func (o *SyncOptions) Validate(cmd *cobra.Command) error {
 	if o.Max < 1 {
 		return cli.UsageErrorf(cmd, "--max %d: must be at least 1", o.Max)
 	}
+	if o.isAKS() && o.Max > AKSMax {
+		return cli.UsageErrorf(cmd, "--max %d: an AKS cluster's list holds at most %d", o.Max, AKSMax)
+	}
 	return o.validate(cmd)
 }
 

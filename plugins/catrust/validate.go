@@ -64,6 +64,7 @@ const (
 	inputSecret   = "secret"
 	inputManifest = "manifest"
 	inputBundle   = "bundle"
+	inputAKS      = "aks"
 )
 
 // ValidateOptions is kubectl ca-trust validate.
@@ -137,6 +138,9 @@ func (o *ValidateOptions) Validate(cmd *cobra.Command) error {
 	if o.Max < 1 {
 		return cli.UsageErrorf(cmd, "--max %d: must be at least 1", o.Max)
 	}
+	if o.isAKS() && o.BundleFile == "" && o.Filename == "" && o.Max > AKSMax {
+		return cli.UsageErrorf(cmd, "--max %d: an AKS cluster's list holds at most %d", o.Max, AKSMax)
+	}
 	if err := o.Thresholds.Validate(); err != nil {
 		return cli.UsageErrorf(cmd, "%v", err)
 	}
@@ -154,7 +158,11 @@ func (o *ValidateOptions) Run(cmd *cobra.Command) error {
 		v, err = o.validateBundleFile()
 	case o.Filename != "":
 		v, err = o.validateManifestFile()
+	case o.isAKS():
+		o.printStoreNotes(o.ErrOut, o.PrintFlags.Machine())
+		v, err = o.validateAKSList(cmd)
 	default:
+		o.printStoreNotes(o.ErrOut, o.PrintFlags.Machine())
 		v, err = o.validateClusterSecret(cmd)
 	}
 	if err != nil {
@@ -207,6 +215,31 @@ func (o *ValidateOptions) validateClusterSecret(cmd *cobra.Command) (*validator,
 	v.checkType(string(sec.Type), "type")
 	v.checkData(sec.Data, nil, "", "secrets", v.out.Input+"/")
 	v.finish("secret")
+	return v, nil
+}
+
+// validateAKSList checks an AKS managed cluster's list: what the secret's
+// values are checked for, each entry's base64 taken off, plus what AKS
+// refuses: an entry that is not base64 of PEM, more than AKSMax.
+func (o *ValidateOptions) validateAKSList(cmd *cobra.Command) (*validator, error) {
+	mc, err := o.aks.show(cmd.Context())
+	if err != nil {
+		return nil, err
+	}
+	v := o.newValidator(inputAKS, "managedcluster/"+o.aks.ref.String())
+	data, where := map[string][]byte{}, map[string]string{}
+	for i, val := range mc.cas() {
+		key, loc := fmt.Sprintf("ca%d.crt", i+1), fmt.Sprintf("customCATrustCertificates[%d]", i)
+		decoded, err := base64.StdEncoding.DecodeString(strings.TrimSpace(val))
+		if err != nil {
+			v.problem(loc, api.CATrustSeverityError, codeNotBase64, "is not base64 ("+err.Error()+"): AKS refuses such a list "+
+				"(failed to decode one of SecurityProfile.CustomCATrustCertificates to PEM after base64 decoding); remove it (kubectl ca-trust remove "+key+" --store aks)")
+			continue
+		}
+		data[key], where[key] = decoded, loc
+	}
+	v.checkAKSData(data, where, v.out.Input+"/")
+	v.finish("customCATrustCertificates")
 	return v, nil
 }
 
@@ -357,6 +390,17 @@ func (v *validator) checkType(t, location string) {
 // location (nil: prefix + the key); entryPrefix + that location is the
 // location of its certificates in the report, from source.
 func (v *validator) checkData(data map[string][]byte, where map[string]string, prefix, source, entryPrefix string) {
+	v.checkValues(data, where, prefix, source, entryPrefix, fromSecret)
+}
+
+// checkAKSData checks the entries of an AKS cluster's list as checkData
+// checks a secret's values, with AKS's wording.
+func (v *validator) checkAKSData(data map[string][]byte, where map[string]string, entryPrefix string) {
+	v.checkValues(data, where, "", "aks", entryPrefix, fromAKS)
+}
+
+// checkValues is checkData for values of origin o.
+func (v *validator) checkValues(data map[string][]byte, where map[string]string, prefix, source, entryPrefix string, o origin) {
 	keys := make([]string, 0, len(data))
 	for k := range data {
 		keys = append(keys, k)
@@ -372,7 +416,7 @@ func (v *validator) checkData(data map[string][]byte, where map[string]string, p
 			v.problem(loc, api.CATrustSeverityInfo, codeNotCertificateKey, notCertKeyMessage(data[k]))
 			continue
 		}
-		certs, findings := v.inspectValue(data[k], fromSecret)
+		certs, findings := v.inspectValue(data[k], o)
 		v.problems(loc, findings)
 		if len(certs) > 1 {
 			v.problem(loc, api.CATrustSeverityInfo, codeSeveralPerKey, fmt.Sprintf("holds %d certificates; kubectl ca-trust stores one per key", len(certs)))
@@ -382,7 +426,10 @@ func (v *validator) checkData(data map[string][]byte, where map[string]string, p
 		}
 		found++
 	}
-	if found == 0 {
+	switch {
+	case found == 0 && o == fromAKS:
+		v.problem("customCATrustCertificates", api.CATrustSeverityInfo, codeNoCertificates, "the list is empty: nodes get no custom CA from it")
+	case found == 0:
 		v.problem(strings.TrimSuffix(prefix, ": ")+"data", api.CATrustSeverityInfo, codeNoCertificates, "no certificate keys (*"+certKeySuffix+"): nodes get no custom CA from it")
 	}
 }

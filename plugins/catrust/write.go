@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
+	"k8s.io/client-go/tools/clientcmd"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
@@ -35,9 +37,14 @@ type writeOptions struct {
 	secretOptions
 	PrintFlags *printing.PrintFlags
 	genericiooptions.IOStreams
+	// Yes sends a write to the aks store; without it the change is printed
+	// as a plan (exit 1). NoWait returns once AKS accepted the update.
+	Yes, NoWait bool
 
 	dryRun  cmdutil.DryRunStrategy
 	printer printers.ResourcePrinter
+	// requestTimeout is --request-timeout when given (0: no bound).
+	requestTimeout *time.Duration
 }
 
 func newWriteOptions(streams genericiooptions.IOStreams) writeOptions {
@@ -49,6 +56,8 @@ func (w *writeOptions) addFlags(cmd *cobra.Command) {
 	w.secretOptions.addFlags(cmd)
 	cmdutil.AddDryRunFlag(cmd)
 	w.PrintFlags.AddFlags(cmd)
+	cmd.Flags().BoolVar(&w.Yes, "yes", false, "Store aks: send the update. It makes AKS replace every Linux node of the cluster; without --yes the change is printed as a plan and nothing is sent (exit 1). The secret store does not need it.")
+	cmd.Flags().BoolVar(&w.NoWait, "no-wait", false, "Store aks: return once AKS accepted the update, without waiting for the nodes to be replaced.")
 }
 
 // complete resolves the secret, the dry-run strategy and the printer.
@@ -59,12 +68,41 @@ func (w *writeOptions) complete(f cmdutil.Factory, cmd *cobra.Command) error {
 		return cli.UsageErrorf(cmd, "--dry-run: %v", err)
 	}
 	w.printer, err = w.PrintFlags.ToPrinter()
-	return err
+	if err != nil {
+		return err
+	}
+	if v, err := cmd.Flags().GetString("request-timeout"); err == nil && v != "" && cmd.Flags().Changed("request-timeout") {
+		// Checked by the root command already.
+		if d, err := clientcmd.ParseTimeout(v); err == nil {
+			w.requestTimeout = &d
+		}
+	}
+	return nil
+}
+
+// validate checks the store's flags and those only one store takes.
+func (w *writeOptions) validate(cmd *cobra.Command) error {
+	if err := w.secretOptions.validate(cmd); err != nil {
+		return err
+	}
+	if !w.isAKS() {
+		if w.NoWait {
+			return cli.UsageErrorf(cmd, "--no-wait applies to --store aks; the store is secret (%s)", w.storeReasonOr())
+		}
+		return nil
+	}
+	if w.dryRun == cmdutil.DryRunServer {
+		return cli.UsageErrorf(cmd, "--dry-run=server: AKS has no server-side dry run; use --dry-run=client to see the plan")
+	}
+	return nil
 }
 
 // printsSecret reports whether the output is the Secret rather than the
 // change: -o json, yaml, jsonpath and go-template.
 func (w *writeOptions) printsSecret() bool {
+	if w.isAKS() {
+		return false
+	}
 	switch w.printer.(type) {
 	case *printing.TablePrinter, printing.NamePrinter:
 		return false
@@ -77,6 +115,10 @@ func (w *writeOptions) printsSecret() bool {
 // concurrent writer make the applied change differ, the applied one is
 // printed after it.
 func (w *writeOptions) write(ctx context.Context, m mutation, plan bool, notes []string) error {
+	w.printStoreNotes(w.ErrOut, w.PrintFlags.Machine())
+	if w.isAKS() {
+		return w.writeAKS(ctx, m, notes)
+	}
 	var planned *api.CATrustChange
 	if plan && !w.printsSecret() {
 		m = w.printPlan(ctx, m, &planned)
