@@ -15,12 +15,22 @@ import (
 // Plugin is kubectl ca-trust.
 var Plugin = cli.Plugin{
 	Name:  "ca-trust",
-	Short: "Manage the custom CA trust secret that nodes install into their trust store",
+	Short: "Manage the CAs that nodes install into their trust store",
 	Long: templates.LongDesc(`
-		Manage the custom CA trust secret (on AKS, custom-ca-trust-secret in
-		kube-system) whose CA certificates nodes install into their trust store:
-		list, add, remove, validate, export and sync, with nothing lost when
-		writers race.`),
+		Manage the CA certificates nodes install into their trust store: list,
+		add, remove, validate, export and sync, with nothing lost when writers
+		race, on either store (--store):
+
+		* aks: the AKS managed cluster's own list
+		  (securityProfile.customCATrustCertificates), through the Azure CLI; a
+		  change makes AKS replace every Linux node, so writes need --yes.
+		* secret: a trust secret (custom-ca-trust-secret in kube-system), polled
+		  by the nodes. AKS no longer reads it (the node-pool property
+		  enableCustomCATrust was retired on 14 September 2026); migrate moves
+		  its CAs to the cluster's list.
+
+		--store auto (the default) picks aks when the kubeconfig's API server is
+		AKS's (a host under azmk8s.io), secret otherwise.`),
 	Commands: commands,
 }
 

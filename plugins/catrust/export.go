@@ -23,7 +23,11 @@ var (
 
 		A certificate key that does not parse, or more than --max certificates,
 		is an error and nothing is written: an incomplete bundle would drop a CA
-		from the nodes without a word.`)
+		from the nodes without a word.
+
+		With --store aks (the default on an AKS cluster) it reads the managed
+		cluster's CA list with az aks show instead; a key caN.crt names the Nth
+		entry.`)
 
 	exportExample = templates.Examples(`
 		# The bundle for a new node pool

@@ -29,7 +29,11 @@ var (
 		certificate key could not be read; 2 the worst is WARNING (within
 		--warn-within); 3 the worst is CRITICAL, EXPIRED or NOT_YET_VALID. A secret
 		that does not exist is an empty list (no custom CAs); a namespace that does
-		not exist is an error (exit 1).`)
+		not exist is an error (exit 1).
+
+		With --store aks (the default on an AKS cluster) it reads the managed
+		cluster's CA list with az aks show instead; a key caN.crt names the Nth
+		entry.`)
 
 	listExample = templates.Examples(`
 		# The CAs nodes trust beyond the OS's

@@ -46,7 +46,12 @@ var (
 
 		Exit status: 1 when an error is found; 2 when the worst is a certificate
 		within --warn-within; 3 when one is expired, not yet valid or within
-		--critical-within; the highest wins; 0 when nothing but notes is found.`)
+		--critical-within; the highest wins; 0 when nothing but notes is found.
+
+		With --store aks (the default on an AKS cluster) it checks the managed
+		cluster's CA list instead, each entry by the secret's rules, plus what AKS
+		refuses or nodes fail on: an entry that is not base64 (NotBase64), base64
+		of base64 (Base64Encoded), CRLF line endings (CRLF), more than 10.`)
 
 	validateExample = templates.Examples(`
 		# The secret in the cluster
