@@ -1,16 +1,11 @@
 package source
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/exec"
-	"regexp"
 	"strings"
-	"time"
 
+	"github.com/kubecerts/kubecerts/shared/az"
 	"github.com/kubecerts/kubecerts/shared/azname"
 	"github.com/kubecerts/kubecerts/shared/duration"
 )
@@ -128,107 +123,40 @@ func (vm AzureVM) RunCommandArgs(script string) []string {
 		"--command-id", "RunShellScript", "--scripts", script, "--subscription", vm.Subscription, "-o", "json"}
 }
 
-// maxAzOutput bounds what is read from az: its answer is a few KiB.
-const maxAzOutput = 16 << 20
-
-// runAz runs az with args until it exits or timeout passes; stdout and
-// stderr are returned as read so far.
-func runAz(ctx context.Context, azPath string, timeout time.Duration, args []string) (stdout, stderr []byte, err error) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, azPath, args...)
-	// No colours, no interactive prompts, no "WARNING: …" lines on stderr.
-	cmd.Env = append(os.Environ(), "AZURE_CORE_NO_COLOR=true", "AZURE_CORE_ONLY_SHOW_ERRORS=true", "AZURE_CORE_COLLECT_TELEMETRY=false")
-	var out, errOut limitedBuffer
-	out.max, errOut.max = maxAzOutput, 1<<20
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	// az is a shell script that runs Python: end the whole process group.
-	setProcessGroup(cmd)
-	cmd.WaitDelay = 5 * time.Second
-	err = cmd.Run()
-	if err != nil && ctx.Err() == context.DeadlineExceeded {
-		err = &azTimeoutError{timeout: timeout}
+// describeAzError says what a failed run command on vm means and what to do
+// about it; err is what az.Runner.Run returned.
+func describeAzError(vm AzureVM, err error) error {
+	var e *az.Error
+	if !errors.As(err, &e) {
+		return err // az did not run: Run's error names the command
 	}
-	return out.Bytes(), errOut.Bytes(), err
-}
-
-type azTimeoutError struct{ timeout time.Duration }
-
-func (e *azTimeoutError) Error() string {
-	return fmt.Sprintf("timed out: no answer from az within %s (--node-timeout); the run command may still be running on the VM", duration.Format(e.timeout))
-}
-
-// limitedBuffer keeps the first max bytes written and drops the rest.
-type limitedBuffer struct {
-	bytes.Buffer
-	max int
-}
-
-func (b *limitedBuffer) Write(p []byte) (int, error) {
-	if room := b.max - b.Len(); room > 0 {
-		if len(p) > room {
-			b.Buffer.Write(p[:room])
-		} else {
-			b.Buffer.Write(p)
-		}
-	}
-	return len(p), nil
-}
-
-var (
-	azErrorLine   = regexp.MustCompile(`(?m)^ERROR:\s*(.*)$`)
-	azAuthzFailed = regexp.MustCompile(`(?s)(?:client|object) '([^']*)'.*?does not have authorization to perform action '([^']+)' over scope '([^']+)'`)
-	azCode        = regexp.MustCompile(`\(([A-Za-z]+)\)`)
-)
-
-// describeAzError turns az's failure into what to do about it.
-func describeAzError(vm AzureVM, what string, stderr []byte, err error) error {
-	var te *azTimeoutError
-	if errors.As(err, &te) {
-		return fmt.Errorf("%s: %v", vm, te)
-	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		return fmt.Errorf("running %s: %v", what, err)
-	}
-	text := strings.TrimSpace(string(stderr))
-	msg := text
-	if m := azErrorLine.FindStringSubmatch(text); m != nil {
-		msg = strings.TrimSpace(m[1])
-	}
-	if i := strings.IndexByte(msg, '\n'); i >= 0 {
-		msg = msg[:i]
-	}
-	if msg == "" {
-		msg = "no error message"
-	}
-	msg = clipString(msg, 400)
-	lower := strings.ToLower(text)
-	code := ""
-	if m := azCode.FindStringSubmatch(text); m != nil {
-		code = m[1]
+	msg := e.Message
+	if e.Code != "" {
+		msg = "(" + e.Code + ") " + msg
 	}
 	switch {
-	case strings.Contains(lower, "az login") || strings.Contains(lower, "refresh token has expired") ||
-		strings.Contains(lower, "interactive authentication is needed") || strings.Contains(lower, "aadsts70043") ||
-		strings.Contains(lower, "aadsts700082"):
-		return fmt.Errorf("not logged in to Azure: run `az login` (az: %s)", msg)
-	case code == "AuthorizationFailed" || strings.Contains(lower, "does not have authorization"):
-		if m := azAuthzFailed.FindStringSubmatch(text); m != nil {
-			return fmt.Errorf("no permission to run commands on %s: Azure denied %s the action %s on %s; grant a role that allows it (e.g. Virtual Machine Contributor on the node resource group)", vm, m[1], m[2], m[3])
+	case e.Kind == az.KindTimeout:
+		hint := ""
+		if e.TimeoutHint != "" {
+			hint = " (" + e.TimeoutHint + ")"
 		}
+		return fmt.Errorf("%s: timed out: no answer from az within %s%s; the run command may still be running on the VM", vm, duration.Format(e.Timeout), hint)
+	case e.Kind == az.KindNotLoggedIn:
+		return fmt.Errorf("not logged in to Azure: run `az login` (az: %s)", msg)
+	case e.Kind == az.KindAuthorization && e.Principal != "" && e.Action != "" && e.Scope != "":
+		return fmt.Errorf("no permission to run commands on %s: Azure denied %s the action %s on %s; grant a role that allows it (e.g. Virtual Machine Contributor on the node resource group)", vm, e.Principal, e.Action, e.Scope)
+	case e.Kind == az.KindAuthorization:
 		return fmt.Errorf("no permission to run commands on %s: it needs %s (e.g. the Virtual Machine Contributor role on the node resource group) (az: %s)", vm, runCommandAction(vm), msg)
-	case code == "SubscriptionNotFound" || strings.Contains(lower, "subscription") && (strings.Contains(lower, "could not be found") || strings.Contains(lower, "doesn't exist") || strings.Contains(lower, "does not exist")):
+	case e.Kind == az.KindSubscriptionNotFound:
 		return fmt.Errorf("subscription %s is not one az knows (az account list): log in with an account that can see it (az login) (az: %s)", vm.Subscription, msg)
-	case strings.Contains(lower, "deallocat"):
+	case strings.Contains(strings.ToLower(e.Message), "deallocat"):
 		return fmt.Errorf("%s is deallocated (stopped): it cannot run commands until it is started (az: %s)", vm, msg)
-	case code == "ResourceNotFound" || code == "ParentResourceNotFound" || code == "ResourceGroupNotFound" || code == "NotFound" ||
-		strings.Contains(lower, "was not found") || strings.Contains(lower, "could not be found"):
+	case e.Kind == az.KindNotFound:
 		return fmt.Errorf("%s does not exist in Azure: the Node object may be stale (az: %s)", vm, msg)
-	case code == "Conflict" && strings.Contains(lower, "in progress"):
+	case e.Kind == az.KindConflict && strings.Contains(strings.ToLower(e.Message), "in progress"):
 		return fmt.Errorf("another run command is in progress on %s (Azure runs one at a time): try again later (az: %s)", vm, msg)
 	}
-	return fmt.Errorf("%s failed (%v): %s", what, ee, msg)
+	return e
 }
 
 // runCommandAction is the Azure RBAC action run-command invoke needs.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path"
 	"sort"
 	"strings"
@@ -21,12 +20,13 @@ import (
 
 	"github.com/kubecerts/kubecerts/plugins/certs/source/runcommand"
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/az"
 	"github.com/kubecerts/kubecerts/shared/azname"
 )
 
 // Defaults of the nodes source.
 const (
-	DefaultAzPath       = "az"
+	DefaultAzPath       = az.DefaultPath
 	DefaultNodeParallel = 10
 	DefaultNodeTimeout  = 5 * time.Minute
 	// maxCapturedOutput bounds --run-command-output.
@@ -79,9 +79,10 @@ func (s *Nodes) Collect(ctx context.Context, sink Sink) {
 	if azPath == "" {
 		azPath = DefaultAzPath
 	}
-	resolved, err := exec.LookPath(azPath)
-	if err != nil {
-		sink.Error(s.Name(), "az", fmt.Errorf("the Azure CLI is needed to check %d node(s) and %q is not found: install it (https://aka.ms/azure-cli) or give --az-path (%v)", len(targets), azPath, err))
+	runner := az.Runner{Path: azPath}
+	if err := runner.Resolve(); err != nil {
+		// Resolve's error, with the number of nodes it leaves unchecked.
+		sink.Error(s.Name(), "az", fmt.Errorf("the Azure CLI is needed to check %d node(s) and %q is not found: install it (https://aka.ms/azure-cli) or give --az-path (%v)", len(targets), azPath, errors.Unwrap(err)))
 		return
 	}
 	script := NodeScript(s.ExtraPaths)
@@ -97,7 +98,7 @@ func (s *Nodes) Collect(ctx context.Context, sink Sink) {
 		go func() {
 			defer wg.Done()
 			for t := range work {
-				s.checkNode(ctx, sink, resolved, timeout, script, t)
+				s.checkNode(ctx, sink, runner.Path, timeout, script, t)
 			}
 		}()
 	}
@@ -190,13 +191,14 @@ func isWindows(n *corev1.Node) bool {
 	return strings.EqualFold(n.Labels[corev1.LabelOSStable], "windows") || strings.EqualFold(n.Status.NodeInfo.OperatingSystem, "windows")
 }
 
-// checkNode runs the script on one node through az and reports what it
-// printed.
+// checkNode runs the script on one node through az (azPath, resolved) and
+// reports what it printed.
 func (s *Nodes) checkNode(ctx context.Context, sink Sink, azPath string, timeout time.Duration, script string, t nodeTarget) {
 	args := t.vm.RunCommandArgs(script)
 	loc := nodeLocation(t.node, "")
-	// ParseProviderID checked the names; this is the last check before
-	// az runs: no argument may make az read a file.
+	// ParseProviderID checked the names; this checks them again, and the
+	// arguments (as az.Runner does too), with errors that name the VM: no
+	// argument may make az read a file.
 	if err := t.vm.Validate(); err != nil {
 		sink.Error(s.Name(), loc, err)
 		return
@@ -205,13 +207,14 @@ func (s *Nodes) checkNode(ctx context.Context, sink Sink, azPath string, timeout
 		sink.Error(s.Name(), loc, fmt.Errorf("not running az for %s: %v", t.vm, err))
 		return
 	}
-	stdout, stderr, err := runAz(ctx, azPath, timeout, args)
+	runner := az.Runner{Path: azPath, Timeout: timeout, TimeoutHint: "--node-timeout"}
+	stdout, err := runner.Run(ctx, args...)
 	if err != nil {
 		if ctx.Err() != nil {
 			sink.Error(s.Name(), loc, ctx.Err())
 			return
 		}
-		sink.Error(s.Name(), loc, describeAzError(t.vm, "az "+strings.Join(args[:3], " "), stderr, err))
+		sink.Error(s.Name(), loc, describeAzError(t.vm, err))
 		return
 	}
 	out, err := runcommand.Parse(stdout)

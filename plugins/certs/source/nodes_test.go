@@ -3,7 +3,6 @@ package source
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/kubecerts/kubecerts/plugins/certs/source/runcommand"
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/az"
 	"github.com/kubecerts/kubecerts/shared/azname"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/certificate/certtest"
@@ -417,46 +417,56 @@ func TestParseProviderID(t *testing.T) {
 	}
 }
 
+// TestDescribeAzError: az's failures, as az.Runner reads them from the fake
+// az's stderr, in words about the VM. (How az's stderr is classified is
+// tested in shared/az.)
 func TestDescribeAzError(t *testing.T) {
-	exitErr := exitError(t, 1)
 	vm := AzureVM{Subscription: "sub-1", ResourceGroup: "MC_rg", ScaleSet: "aks-np-vmss", InstanceID: "2"}
+	path, dir := fakeAz(t)
 	tests := []struct {
 		name, stderr string
-		err          error
 		want         []string
 	}{
-		{"not logged in", "ERROR: Please run 'az login' to setup account.\n", exitErr, []string{"not logged in to Azure: run `az login`"}},
-		{"expired token", "ERROR: AADSTS700082: The refresh token has expired due to inactivity.\n", exitErr, []string{"run `az login`"}},
-		{"no permission", "ERROR: (AuthorizationFailed) The client 'ops@example.com' with object id '00000000-0000-0000-0000-000000000001' does not have authorization to perform action 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action' over scope '/subscriptions/sub-1/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachineScaleSets/aks-np-vmss/virtualMachines/2' or the scope is invalid. If access was recently granted, please refresh your credentials.\nCode: AuthorizationFailed\n", exitErr,
+		{"not logged in", "ERROR: Please run 'az login' to setup account.\n", []string{"not logged in to Azure: run `az login`"}},
+		{"expired token", "ERROR: AADSTS700082: The refresh token has expired due to inactivity.\n", []string{"run `az login`"}},
+		{"no permission", "ERROR: (AuthorizationFailed) The client 'ops@example.com' with object id '00000000-0000-0000-0000-000000000001' does not have authorization to perform action 'Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action' over scope '/subscriptions/sub-1/resourceGroups/MC_rg/providers/Microsoft.Compute/virtualMachineScaleSets/aks-np-vmss/virtualMachines/2' or the scope is invalid. If access was recently granted, please refresh your credentials.\nCode: AuthorizationFailed\n",
 			[]string{"no permission to run commands on scale set aks-np-vmss instance 2", "denied ops@example.com the action Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action on /subscriptions/sub-1/"}},
-		{"no permission, terse", "ERROR: (AuthorizationFailed) denied\n", exitErr, []string{"no permission", "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action"}},
-		{"deallocated", "ERROR: (OperationNotAllowed) Operation 'RunCommand' is not allowed on VM 'aks-np-vmss_2' since the VM is deallocated or marked to be deallocated.\nCode: OperationNotAllowed\n", exitErr, []string{"is deallocated (stopped)"}},
-		{"missing", "ERROR: (ResourceNotFound) The Resource 'Microsoft.Compute/virtualMachineScaleSets/aks-np-vmss' under resource group 'MC_rg' was not found.\nCode: ResourceNotFound\n", exitErr, []string{"does not exist in Azure", "Node object may be stale"}},
-		{"missing resource group", "ERROR: (ResourceGroupNotFound) Resource group 'MC_rg' could not be found.\n", exitErr, []string{"does not exist in Azure"}},
-		{"unknown subscription", "ERROR: (SubscriptionNotFound) The subscription 'sub-1' could not be found.\n", exitErr, []string{"subscription sub-1 is not one az knows"}},
-		{"conflict", "ERROR: (Conflict) Run command extension execution is in progress. Please wait for completion before invoking a run command.\n", exitErr, []string{"another run command is in progress"}},
-		{"timeout", "", &azTimeoutError{timeout: 90 * time.Second}, []string{"timed out", "within 1m30s (--node-timeout)"}},
-		{"other", "WARNING: x\nERROR: something else broke\n", exitErr, []string{"az vmss run-command invoke failed (exit status 1): something else broke"}},
-		{"not an exit", "", errors.New("fork/exec: permission denied"), []string{"running az vmss run-command invoke: fork/exec"}},
+		{"no permission, terse", "ERROR: (AuthorizationFailed) denied\n", []string{"no permission", "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action", "(az: (AuthorizationFailed) denied)"}},
+		{"deallocated", "ERROR: (OperationNotAllowed) Operation 'RunCommand' is not allowed on VM 'aks-np-vmss_2' since the VM is deallocated or marked to be deallocated.\nCode: OperationNotAllowed\n", []string{"is deallocated (stopped)"}},
+		{"missing", "ERROR: (ResourceNotFound) The Resource 'Microsoft.Compute/virtualMachineScaleSets/aks-np-vmss' under resource group 'MC_rg' was not found.\nCode: ResourceNotFound\n", []string{"does not exist in Azure", "Node object may be stale"}},
+		{"missing resource group", "ERROR: (ResourceGroupNotFound) Resource group 'MC_rg' could not be found.\n", []string{"does not exist in Azure"}},
+		{"unknown subscription", "ERROR: (SubscriptionNotFound) The subscription 'sub-1' could not be found.\n", []string{"subscription sub-1 is not one az knows"}},
+		{"conflict", "ERROR: (Conflict) Run command extension execution is in progress. Please wait for completion before invoking a run command.\n", []string{"another run command is in progress"}},
+		{"other", "WARNING: x\nERROR: something else broke\n", []string{"az vmss run-command invoke failed (exit status 1): something else broke"}},
 	}
 	for _, tt := range tests {
-		got := describeAzError(vm, "az vmss run-command invoke", []byte(tt.stderr), tt.err).Error()
+		for name, data := range map[string]string{"aks-np-vmss_2.err": tt.stderr, "aks-np-vmss_2.code": "1"} {
+			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := (&az.Runner{Path: path, Timeout: time.Minute}).Run(t.Context(), vm.RunCommandArgs("true")...)
+		got := describeAzError(vm, err).Error()
 		for _, w := range tt.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("%s: %q lacks %q", tt.name, got, w)
 			}
 		}
 	}
-}
-
-func exitError(t *testing.T, code int) error {
-	t.Helper()
-	err := exec.Command("sh", "-c", fmt.Sprintf("exit %d", code)).Run()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		t.Fatalf("no exit error: %v", err)
+	timeout := &az.Error{Command: "az vmss run-command invoke", Kind: az.KindTimeout, ExitCode: -1, Timeout: 90 * time.Second, TimeoutHint: "--node-timeout"}
+	want := "scale set aks-np-vmss instance 2 (resource group MC_rg, subscription sub-1): timed out: no answer from az within 1m30s (--node-timeout); the run command may still be running on the VM"
+	if got := describeAzError(vm, timeout).Error(); got != want {
+		t.Errorf("timeout: %q, want %q", got, want)
 	}
-	return err
+	// An az that cannot run: Run's error, which names the command.
+	notExec := filepath.Join(t.TempDir(), "az")
+	if err := os.WriteFile(notExec, []byte("#!/bin/sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := (&az.Runner{Path: notExec}).Run(t.Context(), vm.RunCommandArgs("true")...)
+	if got := describeAzError(vm, err).Error(); !strings.HasPrefix(got, "running az vmss run-command invoke: fork/exec") {
+		t.Errorf("not an exit: %q", got)
+	}
 }
 
 // fakeAz is a shell stand-in for az: it records its arguments (NUL

@@ -1,8 +1,0 @@
-//go:build !unix
-
-package source
-
-import "os/exec"
-
-// setProcessGroup: on other systems, cancelling kills az itself.
-func setProcessGroup(*exec.Cmd) {}
