@@ -28,6 +28,9 @@ func runCommand(args []string) int {
 		fmt.Fprintf(os.Stderr, "ERROR: %v\n", err)
 		return 2
 	}
+	if loggedOut() {
+		return report(errNotLoggedIn, false)
+	}
 	dir := c.nodeDir()
 	if dir == "" {
 		what := "virtualMachines/" + c.name
@@ -99,7 +102,7 @@ func runCommand(args []string) int {
 
 func parse(args []string) (*call, error) {
 	if len(args) < 3 || args[1] != "run-command" || args[2] != "invoke" || (args[0] != "vm" && args[0] != "vmss") {
-		return nil, fmt.Errorf("'%s' is misspelled or not recognized by the system (fakeaz knows vm|vmss run-command invoke)", strings.Join(args, " "))
+		return nil, fmt.Errorf("'%s' is misspelled or not recognized by the system (%s)", strings.Join(args, " "), knownCommands)
 	}
 	c := &call{group: args[0], output: "json"}
 	for i := 3; i < len(args); i++ {
