@@ -1,6 +1,28 @@
-// Command fakeaz stands in for the Azure CLI in kubecerts' tests: it
+// Command fakeaz stands in for the Azure CLI in kubecerts' tests. It
 // answers the run-command calls `kubectl certs check --source nodes` makes,
-// the way Azure does, against directories standing in for the VMs.
+// against directories standing in for the VMs, and the AKS calls `kubectl
+// ca-trust` makes on a managed cluster's custom CA list, against managed
+// clusters kept as state on disk; both the way Azure and az do.
+//
+// # Every call
+//
+// Each call first appends {"argv": [...]} as one JSON line to $FAKEAZ_LOG
+// when set, then waits $FAKEAZ_DELAY (a Go duration) when set. An argument
+// az would replace with a file's content, "@PATH" or "NAME=@PATH" (an '@'
+// alone is kept), is refused: "ERROR: the fake refuses @file arguments",
+// exit 2, so that a test notices a caller passing one. A command the fake
+// does not know is "ERROR: '…' is misspelled or not recognized by the
+// system", exit 2. When $FAKEAZ_ROOT/not-logged-in exists, every call is
+// "ERROR: Please run 'az login' to setup account.", exit 1.
+//
+// Errors are printed as az prints them: an Azure error as "ERROR: (Code)
+// Message" then "Code: …" and "Message: …" lines, exit 1, or exit 3 for a
+// 404 (az's ResourceNotFoundError: ResourceNotFound, ResourceGroupNotFound);
+// az's own errors as "ERROR: text", exit 1, or 2 for an argument error;
+// az rest's as "ERROR: <HTTP reason>(<ARM's JSON body>)", exit 1. The fake's
+// own failures (bad state on disk) are "fakeaz: …", exit 3.
+//
+// # Run command
 //
 //	az vmss run-command invoke -g RG -n VMSS --instance-id ID --command-id RunShellScript --scripts SCRIPT… [--subscription SUB] [-o json|tsv] [--query value[0].message]
 //	az vm run-command invoke -g RG -n VM --command-id RunShellScript --scripts SCRIPT… [--subscription SUB] [-o json|tsv] [--query value[0].message]
@@ -29,26 +51,137 @@
 // bash, openssl, …) instead of az's own: the tests run kubectl, and so the
 // plugin and az, with a PATH of kubectl and the plugins only.
 //
-// A VM without a directory is ResourceNotFound. $FAKEAZ_DELAY (a Go
-// duration) is added to every call. Each call appends {"argv": [...]} as one
-// JSON line to $FAKEAZ_LOG when set. $FAKEAZ_REPLY names a file printed as
-// the answer of every successful call instead of running the script, for
-// benchmarks that measure the caller rather than bash and openssl.
+// A VM without a directory is ResourceNotFound (exit 1, where az exits 3).
+// $FAKEAZ_REPLY names a file printed as the answer of every successful
+// call instead of running the script, for benchmarks that measure the
+// caller rather than bash and openssl.
+//
+// # AKS managed clusters
+//
+//	az aks list [-g RG] [--subscription SUB] [-o json]
+//	az aks show -g RG -n NAME [--subscription SUB] [-o json]
+//	az aks update -g RG -n NAME --custom-ca-trust-certificates|--ca-certs FILE [--if-match ETAG] [--no-wait] [--yes] [--subscription SUB] [-o json]
+//	az rest [--method get] --url|--uri|-u URL [-o json]
+//	az resource update --ids POOL_ID --api-version V --set properties.enableCustomCATrust=true|false [-o json]
+//
+// The subscription is --subscription, else $FAKEAZ_SUBSCRIPTION, else
+// 00000000-0000-0000-0000-000000000000; a cluster whose id names another
+// one is not found, and az aks list leaves it out. az rest and az resource
+// update take --subscription too, and go by the subscription in the URL or
+// id, as az does. --only-show-errors is
+// taken (the fake prints no warnings); --query and other outputs than json
+// are not (exit 2). JSON is printed as az prints it: keys sorted, indented
+// by two spaces.
+//
+// The state is $FAKEAZ_ROOT/aks/<resource-group>/<cluster-name>/, the names
+// lower-cased (Azure's are case-insensitive); a directory is a cluster when
+// it holds cluster.json, a resource group when it exists:
+//
+//	cluster.json          the managed cluster exactly as az aks show -o json prints it. The fake reads
+//	                      and writes id (/subscriptions/<sub>/resourcegroups/<rg>/providers/
+//	                      Microsoft.ContainerService/managedClusters/<name>), eTag, provisioningState,
+//	                      securityProfile.customCaTrustCertificates (null or a list of base64 strings, each
+//	                      one PEM certificate) and agentPoolProfiles[].{name, osType, provisioningState,
+//	                      eTag}; callers also use name, resourceGroup, location, fqdn, privateFqdn,
+//	                      azurePortalFqdn, agentPoolProfiles[].{count, mode}. Every other field is kept
+//	                      and printed as it is.
+//	operation.json        (the fake's own, optional) the operation running on the cluster:
+//	                      {"id": "<uuid>", "kind": "update managed cluster", "startedAt": RFC 3339,
+//	                      "endsAt": RFC 3339, "fail": "<message when it is to end Failed>", "code":
+//	                      "<its error code>"}. A test may write one to put an operation in the way; the
+//	                      fake fills in a missing id, kind or startedAt (the file's time), and one without
+//	                      endsAt runs until the file is removed. While it runs, provisioningState is
+//	                      Updating, on the cluster and its Linux pools.
+//	agentpools/<pool>.json  an agent pool as ARM returns it at api-version 2025-08-02-preview:
+//	                      {"id": "<cluster id>/agentPools/<pool>", "name", "type":
+//	                      "Microsoft.ContainerService/managedClusters/agentPools", "eTag", "properties":
+//	                      {"enableCustomCATrust": bool, "provisioningState", "osType", "count", "mode", …}}
+//
+// Marker files in the cluster's directory:
+//
+//	not-logged-in         every call on the cluster: "Please run 'az login' to setup account.", exit 1
+//	no-permission         AuthorizationFailed for every call on it: az reads first, so the action is
+//	                      …/managedClusters/read (show, update) or …/managedClusters/agentPools/read
+//	                      (az rest, az resource update)
+//	no-write-permission   AuthorizationFailed for the writes only: …/managedClusters/write (update),
+//	                      …/managedClusters/agentPools/write (az resource update)
+//	update-fails          the next update ends with provisioningState Failed; the file's text is the
+//	                      message, of code CustomCATrustReconcileFailed unless it starts "(Code) ". The
+//	                      update that takes it removes it.
+//	update-duration       how long an update runs (a Go duration, e.g. 1500ms; 0s when missing)
+//	agentpools/<pool>.fail  the pool's updates fail with the file's text ("(Code) " as for update-fails,
+//	                      else AgentPoolUpdateFailed), exit 1, the pool's provisioningState Failed; it
+//	                      stays until the test removes it
+//
+// Every read and write of the state holds an exclusive flock on
+// $FAKEAZ_ROOT/aks/.lock, and every file is written to a temporary file
+// renamed over it: tests run several fakes at once on one cluster. An
+// operation whose endsAt has passed is ended by the call that next reads
+// the cluster (list, show, update, az rest, az resource update):
+// provisioningState Succeeded, or Failed with its message (on the cluster
+// and its Linux pools, which get new eTags), operation.json removed, and a
+// new eTag, as AKS gives one when an operation ends. Failed stays until the
+// next update.
+//
+// A missing resource group directory is ResourceGroupNotFound ("Resource
+// group '<rg>' could not be found."), a missing cluster ResourceNotFound
+// ("The Resource 'Microsoft.ContainerService/managedClusters/<name>' under
+// resource group '<rg>' was not found. …"), both exit 3.
+//
+// az aks update, in az's order: it reads the cluster (404s, not-logged-in,
+// no-permission), then reads FILE as az does: not a readable file is
+// "ERROR: FILE is not valid file, or not accessible.", exit 1; the text
+// (UTF-8, a BOM dropped) is cut at each "\n\n" and pieces of at most one
+// character dropped; more than 10 is "ERROR: Only up to 10 new-line
+// separated CAs can be passed, got N instead.", exit 1; an empty file gives
+// an empty list. Then it sends the cluster, which AKS checks, under the
+// lock, in this order: no-write-permission (AuthorizationFailed, …/write);
+// every piece exactly one PEM block of type CERTIFICATE holding an X.509
+// certificate, else (InvalidParameter) "failed to decode one of
+// SecurityProfile.CustomCATrustCertificates to PEM after base64 decoding";
+// an operation running, (OperationNotAllowed) "Operation is not allowed
+// because there's an in progress update managed cluster operation
+// (operation ID: <id>) on the managed cluster started on UTC <startedAt>.
+// Please wait for it to finish before starting a new operation."; --if-match
+// not the eTag, (PreconditionFailed) "Operation failed with status:
+// 'Precondition Failed'. Details: Etag provided in if-match header
+// \"<given>\" does not match etag \"<current>\" of resource."; all exit 1,
+// nothing changed. Accepted, each piece is stored as the base64 of its
+// bytes exactly as given (CRLF kept: AKS takes it, and the nodes fail
+// later), with a new eTag, provisioningState Updating and operation.json
+// ending update-duration later (failing when update-fails was there). With
+// --no-wait it prints nothing, exit 0; else it sleeps until the operation
+// ends and prints the cluster, exit 0, or, when it ended Failed, "ERROR:
+// (<code>) <message>" and the Code:/Message: lines, exit 1.
+//
+// az rest GETs https://management.azure.com<cluster id>/agentPools or
+// …/agentPools/<pool> (the URL may be given as a path; ids are matched
+// without regard to case) with an api-version query parameter: {"value":
+// [pools…]} or the pool, without properties.enableCustomCATrust unless the
+// api-version is 2025-08-02-preview or an older preview. An unknown pool is
+// ResourceNotFound; errors are az rest's, "ERROR: Not Found({"error":
+// {"code":"ResourceNotFound","message":"…"}})", exit 1.
+//
+// az resource update reads the pool (404s, no-permission), then, under the
+// lock: no-write-permission; an operation running on the cluster,
+// OperationNotAllowed; agentpools/<pool>.fail, provisioningState Failed and
+// (AgentPoolUpdateFailed) <text>, exit 1; else it sets
+// properties.enableCustomCATrust, gives the pool a new eTag and
+// provisioningState Succeeded (in agentPoolProfiles too), and prints the
+// pool as at that api-version. The cluster's eTag does not change.
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 )
 
-// maxStream is how much of each stream Azure keeps.
-const maxStream = 4096
+// knownCommands is what the fake answers, for its misspelled message.
+const knownCommands = "fakeaz knows vm|vmss run-command invoke, aks list|show|update, rest, resource update"
 
 func main() {
 	if p := os.Getenv("FAKEAZ_PATH"); p != "" {
@@ -57,279 +190,47 @@ func main() {
 	os.Exit(run(os.Args[1:]))
 }
 
-type call struct {
-	group                  string // vm or vmss
-	rg, name, instance     string
-	commandID, script, sub string
-	output, query          string
-}
-
 func run(args []string) int {
 	logCall(args)
 	if d, err := time.ParseDuration(os.Getenv("FAKEAZ_DELAY")); err == nil && d > 0 {
 		time.Sleep(d)
 	}
-	c, err := parse(args)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "ERROR: %v\n", err)
-		return 2
+	for i, a := range args {
+		if readsFile(a) {
+			fmt.Fprintf(os.Stderr, "ERROR: the fake refuses @file arguments: argument %d %q would make az read a file\n", i+1, a)
+			return 2
+		}
 	}
-	dir := c.nodeDir()
-	if dir == "" {
-		what := "virtualMachines/" + c.name
-		if c.group == "vmss" {
-			what = "virtualMachineScaleSets/" + c.name
-		}
-		msg := fmt.Sprintf("The Resource 'Microsoft.Compute/%s' under resource group '%s' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix", what, c.rg)
-		if c.group == "vmss" && scaleSetExists(c) {
-			msg = fmt.Sprintf("The resource 'Microsoft.Compute/virtualMachineScaleSets/%s/virtualMachines/%s' under resource group '%s' was not found.", c.name, c.instance, c.rg)
-		}
-		return azError("ResourceNotFound", msg)
+	if len(args) == 0 {
+		return misspelled(args)
 	}
-	if d, err := os.ReadFile(filepath.Join(dir, "slow")); err == nil {
-		wait, err := time.ParseDuration(strings.TrimSpace(string(d)))
-		if err != nil {
-			wait = time.Minute
+	switch args[0] {
+	case "vm", "vmss":
+		return runCommand(args)
+	case "aks":
+		return aks(args[1:])
+	case "rest":
+		return rest(args[1:])
+	case "resource":
+		if len(args) > 1 && args[1] == "update" {
+			return resourceUpdate(args[2:])
 		}
-		time.Sleep(wait)
 	}
-	switch {
-	case exists(dir, "not-logged-in"):
-		fmt.Fprintln(os.Stderr, "ERROR: Please run 'az login' to setup account.")
-		return 1
-	case exists(dir, "no-permission"):
-		action := "Microsoft.Compute/virtualMachines/runCommand/action"
-		scope := fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachines/%s", c.sub, c.rg, c.name)
-		if c.group == "vmss" {
-			action = "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action"
-			scope = fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachineScaleSets/%s/virtualMachines/%s", c.sub, c.rg, c.name, c.instance)
-		}
-		return azError("AuthorizationFailed", fmt.Sprintf("The client 'ops@kubecerts.example' with object id '6b8c3c2e-0000-4000-8000-000000000001' does not have authorization to perform action '%s' over scope '%s' or the scope is invalid. If access was recently granted, please refresh your credentials.", action, scope))
-	case exists(dir, "deallocated"):
-		vm := c.name
-		if c.group == "vmss" {
-			vm = c.name + "_" + c.instance
-		}
-		return azError("OperationNotAllowed", fmt.Sprintf("Operation 'RunCommand' is not allowed on VM '%s' since the VM is deallocated or marked to be deallocated.", vm))
-	}
-	if p := os.Getenv("FAKEAZ_REPLY"); p != "" {
-		reply, err := os.ReadFile(p)
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "fakeaz: %v\n", err)
-			return 3
-		}
-		os.Stdout.Write(reply)
-		return 0
-	}
-	v := value{Code: "ProvisioningState/succeeded", DisplayStatus: "Provisioning succeeded", Level: "Info"}
-	if d, err := os.ReadFile(filepath.Join(dir, "provisioning-failed")); err == nil {
-		v = value{Code: "ProvisioningState/failed", DisplayStatus: "Provisioning failed", Level: "Error", Message: strings.TrimSpace(string(d))}
-		if v.Message == "" {
-			v.Message = "VM has reported a failure when processing extension 'RunCommandLinux'. Error message: \"Enable failed: failed to download the script\"."
-		}
-	} else {
-		stdout, stderr, status, err := runScript(dir, c.script, exists(dir, "no-openssl"))
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "fakeaz: %v\n", err)
-			return 3
-		}
-		head := "Enable succeeded: "
-		if status != 0 {
-			head = fmt.Sprintf("Enable failed: failed to execute command: command terminated with exit status=%d", status)
-			v = value{Code: fmt.Sprintf("ProvisioningState/failed/%d", status), DisplayStatus: "Provisioning failed", Level: "Error"}
-		}
-		v.Message = head + "\n[stdout]\n" + last(stdout) + "\n[stderr]\n" + last(stderr)
-	}
-	return answer(c, v)
+	return misspelled(args)
 }
 
-func parse(args []string) (*call, error) {
-	if len(args) < 3 || args[1] != "run-command" || args[2] != "invoke" || (args[0] != "vm" && args[0] != "vmss") {
-		return nil, fmt.Errorf("'%s' is misspelled or not recognized by the system (fakeaz knows vm|vmss run-command invoke)", strings.Join(args, " "))
+// readsFile is true for an argument az replaces with a file's content:
+// "@PATH", or, in one with an '=', "@PATH" after the first '='.
+func readsFile(a string) bool {
+	if _, after, ok := strings.Cut(a, "="); ok {
+		a = after
 	}
-	c := &call{group: args[0], output: "json"}
-	for i := 3; i < len(args); i++ {
-		a := args[i]
-		val := func() string {
-			if i+1 < len(args) {
-				i++
-				return args[i]
-			}
-			return ""
-		}
-		switch {
-		case a == "-g" || a == "--resource-group":
-			c.rg = val()
-		case a == "-n" || a == "--name" || a == "--vmss-name":
-			c.name = val()
-		case a == "--instance-id":
-			c.instance = val()
-		case a == "--command-id":
-			c.commandID = val()
-		case a == "--subscription":
-			c.sub = val()
-		case a == "-o" || a == "--output":
-			c.output = val()
-		case strings.HasPrefix(a, "-o") && len(a) > 2:
-			c.output = a[2:]
-		case a == "--query":
-			c.query = val()
-		case a == "--scripts":
-			var lines []string
-			for i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
-				i++
-				lines = append(lines, args[i])
-			}
-			c.script = strings.Join(lines, "\n")
-		default:
-			return nil, fmt.Errorf("unrecognized arguments: %s", a)
-		}
-	}
-	var missing []string
-	if c.rg == "" {
-		missing = append(missing, "--resource-group/-g")
-	}
-	if c.name == "" {
-		missing = append(missing, "--name/-n")
-	}
-	if c.group == "vmss" && c.instance == "" {
-		missing = append(missing, "--instance-id")
-	}
-	if c.commandID == "" {
-		missing = append(missing, "--command-id")
-	}
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("the following arguments are required: %s", strings.Join(missing, ", "))
-	}
-	if c.commandID != "RunShellScript" {
-		return nil, fmt.Errorf("fakeaz runs only --command-id RunShellScript, not %q", c.commandID)
-	}
-	if c.output != "json" && c.output != "tsv" {
-		return nil, fmt.Errorf("fakeaz prints only -o json or tsv, not %q", c.output)
-	}
-	return c, nil
+	return len(a) > 1 && a[0] == '@'
 }
 
-func (c *call) nodeDir() string {
-	root := os.Getenv("FAKEAZ_ROOT")
-	var dir string
-	if c.group == "vmss" {
-		dir = filepath.Join(root, strings.ToLower(c.rg), "vmss", strings.ToLower(c.name), c.instance)
-	} else {
-		dir = filepath.Join(root, strings.ToLower(c.rg), "vm", strings.ToLower(c.name))
-	}
-	if root != "" && isDir(dir) {
-		return dir
-	}
-	if d := os.Getenv("FAKEAZ_DEFAULT_NODE"); d != "" && isDir(d) {
-		return d
-	}
-	return ""
-}
-
-func scaleSetExists(c *call) bool {
-	return isDir(filepath.Join(os.Getenv("FAKEAZ_ROOT"), strings.ToLower(c.rg), "vmss", strings.ToLower(c.name)))
-}
-
-// runScript runs the script with bash (or $FAKEAZ_SHELL) against dir, as
-// root would on the VM.
-func runScript(dir, script string, noOpenSSL bool) (stdout, stderr string, status int, err error) {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return "", "", 0, err
-	}
-	for _, p := range []string{"/etc/kubernetes", "/var/lib/kubelet"} {
-		script = strings.ReplaceAll(script, p, abs+p)
-	}
-	shell := "bash"
-	if sh := os.Getenv("FAKEAZ_SHELL"); sh != "" {
-		shell = sh
-	}
-	cmd := exec.Command(shell, "-c", script)
-	cmd.Dir = abs
-	env := os.Environ()
-	if noOpenSSL {
-		bin, err := toolsWithoutOpenSSL()
-		if err != nil {
-			return "", "", 0, err
-		}
-		defer os.RemoveAll(bin)
-		env = append(env, "PATH="+bin)
-	}
-	cmd.Env = env
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		ee, ok := err.(*exec.ExitError)
-		if !ok {
-			return "", "", 0, err
-		}
-		status = ee.ExitCode()
-	}
-	back := func(s string) string { return strings.ReplaceAll(s, abs, "") }
-	return back(out.String()), back(errOut.String()), status, nil
-}
-
-// toolsWithoutOpenSSL makes a PATH directory with the usual tools and no
-// openssl.
-func toolsWithoutOpenSSL() (string, error) {
-	bin, err := os.MkdirTemp("", "fakeaz-path-")
-	if err != nil {
-		return "", err
-	}
-	for _, t := range []string{"sh", "bash", "date", "tr", "head", "tail", "cut", "grep", "sed", "cat", "printf", "echo", "sleep", "ls", "awk", "env", "mv", "rm", "wc", "sort"} {
-		if p, err := exec.LookPath(t); err == nil {
-			_ = os.Symlink(p, filepath.Join(bin, t))
-		}
-	}
-	return bin, nil
-}
-
-// last keeps the last 4,096 bytes, as Azure does.
-func last(s string) string {
-	if len(s) > maxStream {
-		return s[len(s)-maxStream:]
-	}
-	return s
-}
-
-// value is one element of the answer's value list, in az's key order.
-type value struct {
-	Code          string  `json:"code"`
-	DisplayStatus string  `json:"displayStatus"`
-	Level         string  `json:"level"`
-	Message       string  `json:"message"`
-	Time          *string `json:"time"`
-}
-
-func answer(c *call, v value) int {
-	if c.output == "tsv" {
-		if c.query == "value[0].message" {
-			fmt.Println(v.Message)
-			return 0
-		}
-		fmt.Printf("%s\t%s\t%s\t%s\tNone\n", v.Code, v.DisplayStatus, v.Level, v.Message)
-		return 0
-	}
-	var out any = map[string][]value{"value": {v}}
-	switch c.query {
-	case "":
-	case "value[0].message":
-		out = v.Message
-	case "value":
-		out = []value{v}
-	default:
-		fmt.Fprintf(os.Stderr, "ERROR: fakeaz does not know the query %q\n", c.query)
-		return 2
-	}
-	enc := json.NewEncoder(os.Stdout) // az prints <, > and & as they are
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(out); err != nil {
-		fmt.Fprintln(os.Stderr, "ERROR:", err)
-		return 1
-	}
-	return 0
+func misspelled(args []string) int {
+	fmt.Fprintf(os.Stderr, "ERROR: '%s' is misspelled or not recognized by the system (%s)\n", strings.Join(args, " "), knownCommands)
+	return 2
 }
 
 // azError prints an Azure error the way az does, and exits 1.
