@@ -164,7 +164,7 @@ func (f *fakeAz) Run(_ context.Context, args ...string) ([]byte, error) {
 		return nil, err
 	}
 	name, opts := splitArgs(args)
-	if e, ok := f.fail[name]; ok {
+	if e, ok := f.fail[name]; ok && name != "aks update" {
 		return nil, e
 	}
 	switch name {
@@ -258,6 +258,9 @@ func (f *fakeAz) update(name string, opts map[string]string) ([]byte, error) {
 		return nil, err
 	}
 	f.files = append(f.files, sentFile{Path: path, Content: string(data), Mode: st.Mode().Perm()})
+	if e, ok := f.fail[name]; ok {
+		return nil, e
+	}
 	if f.interleave != nil {
 		w := f.interleave
 		f.interleave = nil
