@@ -368,14 +368,3 @@ func (f *fakeAz) callLines() []string {
 	}
 	return out
 }
-
-// count counts the calls of command ("aks update", …).
-func (f *fakeAz) count(command string) int {
-	n := 0
-	for _, l := range f.callLines() {
-		if strings.HasPrefix(l, command+" ") {
-			n++
-		}
-	}
-	return n
-}
