@@ -20,6 +20,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/fake"
 	k8stesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	cmdtesting "k8s.io/kubectl/pkg/cmd/testing"
 
 	"github.com/kubecerts/kubecerts/shared/certificate"
@@ -120,13 +122,38 @@ func fakeClient(objs ...*corev1.Secret) *fake.Clientset {
 // stdin, and returns the exit status and output as cli.Run would.
 func run(t *testing.T, client kubernetes.Interface, stdin string, verb string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return runWith(t, client, nil, "", stdin, verb, args...)
+}
+
+// runAz is run with the aks store's az calls answered by f.
+func runAz(t *testing.T, client kubernetes.Interface, f *fakeAz, stdin string, verb string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runWith(t, client, f, "", stdin, verb, args...)
+}
+
+// runWith is run with the aks store's az calls answered by f (when not
+// nil) and, when server is not empty, a kubeconfig whose current context's
+// API server is server.
+func runWith(t *testing.T, client kubernetes.Interface, f *fakeAz, server string, stdin string, verb string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	tf := cmdtesting.NewTestFactory()
 	defer tf.Cleanup()
+	if server != "" {
+		tf.WithClientConfig(clientcmd.NewDefaultClientConfig(clientcmdapi.Config{
+			Clusters:       map[string]*clientcmdapi.Cluster{"c": {Server: server}},
+			AuthInfos:      map[string]*clientcmdapi.AuthInfo{"u": {}},
+			Contexts:       map[string]*clientcmdapi.Context{"c": {Cluster: "c", AuthInfo: "u"}},
+			CurrentContext: "c",
+		}, &clientcmd.ConfigOverrides{}))
+	}
 	streams, in, out, errOut := genericiooptions.NewTestIOStreams()
 	in.WriteString(stdin)
 	so := secretOptions{
 		newClient: func() (kubernetes.Interface, error) { return client, nil },
 		now:       func() time.Time { return fixedNow },
+	}
+	if f != nil {
+		so.aks = &aksStore{read: f, write: f}
 	}
 	var cmd *cobra.Command
 	switch verb {
@@ -154,6 +181,10 @@ func run(t *testing.T, client kubernetes.Interface, stdin string, verb string, a
 		o := NewSyncOptions(streams)
 		o.secretOptions = so
 		cmd = newCmdSync(tf, o)
+	case "migrate":
+		o := NewMigrateOptions(streams)
+		o.secretOptions = so
+		cmd = newCmdMigrate(tf, o)
 	default:
 		t.Fatalf("no verb %q", verb)
 	}

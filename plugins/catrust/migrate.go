@@ -371,7 +371,9 @@ func (m *migration) unionMutation() mutation {
 }
 
 // recordUnion lists the certificates the cluster holds (or is to hold)
-// after the first step, saying where each came from.
+// after the first step, each once, saying where it came from. A secret's
+// certificate skipped as already in the list is that list's entry: it is
+// not listed again.
 func (m *migration) recordUnion(c *api.CATrustChange) {
 	for _, it := range append(append([]api.CATrustChangeItem{}, c.Kept...), c.Reencoded...) {
 		if it.SHA256Fingerprint != "" {
@@ -379,13 +381,7 @@ func (m *migration) recordUnion(c *api.CATrustChange) {
 			m.out.Certificates = append(m.out.Certificates, it)
 		}
 	}
-	for _, it := range c.Added {
-		m.out.Certificates = append(m.out.Certificates, it)
-	}
-	for _, it := range c.Skipped {
-		it.Key, it.Reason = it.Key+" (already in the cluster's list)", ""
-		m.out.Certificates = append(m.out.Certificates, it)
-	}
+	m.out.Certificates = append(m.out.Certificates, c.Added...)
 }
 
 // poolSteps clears enableCustomCATrust on one pool and reads it back.
