@@ -123,6 +123,8 @@ type aksStore struct {
 	// blocker is the last OperationNotAllowed met: the operation a write
 	// waited for.
 	blocker *az.Error
+	// onResolve, when set, is called once the cluster is known.
+	onResolve func(*aksStore)
 }
 
 // String names the list in messages.
@@ -166,6 +168,9 @@ func (a *aksStore) resolve(ctx context.Context) error {
 		a.ref = ref
 	}
 	a.resolved = true
+	if a.onResolve != nil {
+		a.onResolve(a)
+	}
 	return nil
 }
 
@@ -219,12 +224,16 @@ func (a *aksStore) show(ctx context.Context) (*managedCluster, error) {
 	if err := a.read.JSON(ctx, &mc, append([]string{"aks", "show"}, append(a.args(), "-o", "json")...)...); err != nil {
 		return nil, fmt.Errorf("reading AKS cluster %s: %w", a.ref, err)
 	}
-	if mc.ID != "" {
-		a.ref.ID = mc.ID
-		if id, err := azname.ParseManagedClusterID(mc.ID); err == nil {
-			a.ref.Subscription = id.Subscription
-		}
+	// The ID goes into later az calls (migrate's az rest URLs): it must be
+	// a managed cluster's, and this one's.
+	id, err := azname.ParseManagedClusterID(mc.ID)
+	if err != nil {
+		return nil, fmt.Errorf("az aks show %s: %w", a.ref, err)
 	}
+	if !strings.EqualFold(id.ResourceGroup, a.ref.ResourceGroup) || !strings.EqualFold(id.Name, a.ref.Name) {
+		return nil, fmt.Errorf("az aks show %s answered for another cluster, %s", a.ref, mc.ID)
+	}
+	a.ref.ID, a.ref.Subscription = mc.ID, id.Subscription
 	a.last = &mc
 	return &mc, nil
 }

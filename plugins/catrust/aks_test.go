@@ -145,7 +145,7 @@ func TestAKSListGolden(t *testing.T) {
 			}
 			golden(t, tt.golden, out)
 			wantCalls(t, f, showFirst)
-			if tt.name == "table" && !strings.Contains(errOut, "note: store aks: the CA list of the AKS cluster (--store aks)\n") {
+			if tt.name == "table" && !strings.Contains(errOut, "note: store aks: the CA list of AKS cluster rg-prod/aks-prod (--store aks)\n") {
 				t.Errorf("stderr lacks the store note:\n%s", errOut)
 			}
 			if tt.name != "json" {
@@ -171,8 +171,7 @@ func TestAKSListGolden(t *testing.T) {
 	}
 }
 
-// The store note is printed before the cluster is read, so it does not
-// name it yet: "the CA list of the AKS cluster".
+// The store note is printed once the cluster is known, and names it.
 
 // TestAKSListWhichCluster: the cluster is named by flags, by --aks-id, or
 // found by the API server's host with az aks list.
@@ -199,22 +198,22 @@ func TestAKSListWhichCluster(t *testing.T) {
 	}{
 		{
 			name: "--aks-id", clusters: []*fakeCluster{testAKSCluster(t, "ca-a"), other}, args: []string{"--store=aks", "--aks-id=" + testClusterID},
-			wantNote:  "note: store aks: the CA list of the AKS cluster (--store aks)",
+			wantNote:  "note: store aks: the CA list of AKS cluster rg-prod/aks-prod (--store aks)",
 			wantCalls: []string{showAgain},
 		},
 		{
 			name: "--store auto with an --aks-* flag", clusters: []*fakeCluster{testAKSCluster(t, "ca-a")}, args: []string{aksFlags, aksName},
-			wantNote:  "note: store aks: the CA list of the AKS cluster (--store auto: an --aks-* flag is given)",
+			wantNote:  "note: store aks: the CA list of AKS cluster rg-prod/aks-prod (--store auto: an --aks-* flag is given)",
 			wantCalls: []string{showFirst},
 		},
 		{
 			name: "found by the host", clusters: []*fakeCluster{other, testAKSCluster(t, "ca-a")}, server: "https://" + testHost + ":443",
-			wantNote:  "note: store aks: the CA list of the AKS cluster (--store auto: the API server " + testHost + " is AKS's)",
+			wantNote:  "note: store aks: the CA list of AKS cluster rg-prod/aks-prod (--store auto: the API server " + testHost + " is AKS's)",
 			wantCalls: []string{"aks list -o json", showAgain},
 		},
 		{
 			name: "found by the private host", clusters: []*fakeCluster{other, private}, server: "https://AKS-PRIV-5E6F.privatelink.westeurope.azmk8s.io.:443", args: []string{"--store=aks"},
-			wantNote:  "note: store aks: the CA list of the AKS cluster (--store aks)",
+			wantNote:  "note: store aks: the CA list of AKS cluster rg-priv/aks-priv (--store aks)",
 			wantCalls: []string{"aks list -o json", "aks show -g rg-priv -n aks-priv --subscription " + testSubscription + " -o json"},
 		},
 		{

@@ -327,7 +327,10 @@ func TestAKSValidate(t *testing.T) {
 		{"good", []string{b64(a)}, 0, ""},
 		{"CRLF", []string{b64(bytes.ReplaceAll(a, []byte("\n"), []byte("\r\n")))}, 1, "CRLF@customCATrustCertificates[0]"},
 		{"base64 of base64", []string{b64(a), b64([]byte(b64(fixturePEM(t, "ca-b"))))}, 1, "Base64Encoded@customCATrustCertificates[1]"},
-		{"not base64", []string{"-----BEGIN CERTIFICATE-----"}, 1, "NotBase64@customCATrustCertificates[0]"},
+		{"not base64", []string{"not base64 at all!"}, 1, "NotBase64@customCATrustCertificates[0]"},
+		// az with the aks-preview extension prints the list decoded: PEM
+		// text is read as it is, not reported as not base64.
+		{"PEM text, as aks-preview shows it", []string{string(fixturePEM(t, "ca-a"))}, 0, ""},
 		{"not a CA", []string{b64(fixturePEM(t, "leaf"))}, 1, "NotCA@customCATrustCertificates[0]"},
 		{"11 entries", eleven, 1, "TooMany@customCATrustCertificates"},
 		{"empty", []string{}, 0, "NoCertificates@customCATrustCertificates"},

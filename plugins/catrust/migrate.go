@@ -240,16 +240,16 @@ func (m *migration) read(ctx context.Context) error {
 	if err := m.checkUnion(mc); err != nil {
 		return err
 	}
-	var pools struct {
-		Value []agentPool `json:"value"`
-	}
-	url := fmt.Sprintf("%s%s/agentPools?api-version=%s", armEndpoint, o.aks.ref.ID, PoolAPIVersion)
-	if err := o.aks.read.JSON(ctx, &pools, "rest", "--method", "get", "--url", url, "-o", "json"); err != nil {
-		return fmt.Errorf("reading the node pools of AKS cluster %s: %w", o.aks.ref, err)
-	}
 	clusterID, err := azname.ParseManagedClusterID(o.aks.ref.ID)
 	if err != nil {
 		return fmt.Errorf("az aks show: %w", err)
+	}
+	var pools struct {
+		Value []agentPool `json:"value"`
+	}
+	url := fmt.Sprintf("%s%s/agentPools?api-version=%s", armEndpoint, clusterID, PoolAPIVersion)
+	if err := o.aks.read.JSON(ctx, &pools, "rest", "--method", "get", "--url", url, "-o", "json"); err != nil {
+		return fmt.Errorf("reading the node pools of AKS cluster %s: %w", o.aks.ref, err)
 	}
 	for _, p := range pools.Value {
 		name, err := azname.AgentPoolID(clusterID, p.ID)

@@ -207,5 +207,7 @@ func (s *secretOptions) printStoreNotes(errOut io.Writer, machine bool) {
 	if reason == "" {
 		reason = "--store " + s.store
 	}
-	fmt.Fprintf(errOut, "note: store %s: %s (%s)\n", s.store, s, reason)
+	// Printed once the cluster is known, naming it; an error finding it
+	// comes alone.
+	s.aks.onResolve = func(a *aksStore) { fmt.Fprintf(errOut, "note: store %s: %s (%s)\n", s.store, a, reason) }
 }

@@ -236,6 +236,10 @@ func (o *ValidateOptions) validateAKSList(cmd *cobra.Command) (*validator, error
 	for i, val := range mc.cas() {
 		key, loc := fmt.Sprintf("ca%d.crt", i+1), fmt.Sprintf("customCATrustCertificates[%d]", i)
 		decoded, err := base64.StdEncoding.DecodeString(strings.TrimSpace(val))
+		if err != nil && strings.Contains(val, "-----BEGIN") {
+			// az with the aks-preview extension shows the list decoded.
+			decoded, err = []byte(val), nil
+		}
 		if err != nil {
 			v.problem(loc, api.CATrustSeverityError, codeNotBase64, "is not base64 ("+err.Error()+"): AKS refuses such a list "+
 				"(failed to decode one of SecurityProfile.CustomCATrustCertificates to PEM after base64 decoding); remove it (kubectl ca-trust remove "+key+" --store aks)")
