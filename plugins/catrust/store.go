@@ -92,7 +92,7 @@ func (s *secretOptions) completeStore(f cmdutil.Factory) {
 	}
 	if s.aks == nil {
 		s.aks = &aksStore{
-			read:  &az.Runner{Path: s.AzPath, Timeout: aksReadTimeout, TimeoutHint: "--request-timeout"},
+			read:  &az.Runner{Path: s.AzPath, Timeout: aksReadTimeout},
 			write: &az.Runner{Path: s.AzPath, TimeoutHint: "--request-timeout"},
 		}
 	}

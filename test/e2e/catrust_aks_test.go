@@ -410,6 +410,22 @@ func TestCATrustAKSStore(t *testing.T) {
 		t.Errorf("the failure does not carry Azure's error:\n%s", r.stderr)
 	}
 
+	// An operation that does not end: the write waits for it until
+	// --request-timeout, then gives up naming it, having sent nothing more.
+	cl.writeJSON("operation.json", map[string]any{"id": "0b5e1c2d-aaaa-4bbb-8ccc-blocking0001", "kind": "upgrade managed cluster"})
+	updates := az.count("aks", "update")
+	r = run("add", ctPEMFile(t, "ca4.pem", certtest.CA(t, "aks-store-ca-4")), "--yes", "--request-timeout", "3s")
+	r.want(t, 1, "write blocked by a running operation")
+	if !strings.Contains(r.stderr, "gave up after 3s (--request-timeout)") || !strings.Contains(r.stderr, "blocking0001") {
+		t.Errorf("the error does not name the timeout and the operation in the way:\n%s", r.stderr)
+	}
+	if n := az.count("aks", "update") - updates; n != 1 {
+		t.Errorf("%d az aks update calls while blocked, want 1 (refused, then waiting)", n)
+	}
+	if err := os.Remove(filepath.Join(cl.dir, "operation.json")); err != nil {
+		t.Fatal(err)
+	}
+
 	// What AKS refuses or nodes fail on, in the list: validate names it.
 	crlf := bytes.ReplaceAll(ca2.PEM(), []byte("\n"), []byte("\r\n"))
 	cl.setList(t,
