@@ -41,15 +41,7 @@ var (
 		A certificate key stored in a form nodes cannot install (CRLF line endings,
 		base64 of PEM, DER) is rewritten as LF PEM. When that key also holds more
 		than certificates (a CRL, a key, other text), which the rewrite would lose,
-		add fails naming the key and nothing is written: edit the key by hand.
-
-		With --store aks (the default on an AKS cluster) the same rules apply to
-		the managed cluster's CA list, read with az aks show; a key caN.crt names
-		the Nth entry. A write prints the plan and sends nothing without --yes
-		(exit 1); with it, one az aks update --custom-ca-trust-certificates FILE
-		--if-match ETAG, re-read and re-applied when another writer changed the
-		cluster (412) and after waiting out another operation (OperationNotAllowed,
-		bounded by --request-timeout, else 3h). AKS then replaces every Linux node.`)
+		add fails naming the key and nothing is written: edit the key by hand.` + aksWriteHelp)
 
 	addExample = templates.Examples(`
 		# Add a CA: on AKS to the managed cluster's list (first the plan, then

@@ -22,6 +22,18 @@ import (
 // takes hours.
 const DefaultAKSWait = 3 * time.Hour
 
+// aksWriteHelp ends the help of add, remove and sync: what a write to the
+// aks store does.
+const aksWriteHelp = `
+
+		With --store aks (the default on an AKS cluster) the same rules apply to
+		the managed cluster's CA list, read with az aks show; a key caN.crt names
+		the Nth entry. A write prints the plan and sends nothing without --yes
+		(exit 1); with it, one az aks update --custom-ca-trust-certificates FILE
+		--if-match ETAG, re-read and re-applied when another writer changed the
+		cluster (412) and after waiting out another operation (OperationNotAllowed,
+		bounded by --request-timeout, else 3h). AKS then replaces every Linux node.`
+
 // maxPreconditionRetries bounds the re-reads after 412 Precondition Failed.
 const maxPreconditionRetries = 20
 

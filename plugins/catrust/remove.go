@@ -38,15 +38,7 @@ var (
 		A key names a place, not a certificate: add reuses the lowest free caN.crt,
 		so between a list and a remove another writer may have put a different
 		certificate under the same key. Scripts should remove by --fingerprint,
-		which names the certificate itself.
-
-		With --store aks (the default on an AKS cluster) the same rules apply to
-		the managed cluster's CA list, read with az aks show; a key caN.crt names
-		the Nth entry. A write prints the plan and sends nothing without --yes
-		(exit 1); with it, one az aks update --custom-ca-trust-certificates FILE
-		--if-match ETAG, re-read and re-applied when another writer changed the
-		cluster (412) and after waiting out another operation (OperationNotAllowed,
-		bounded by --request-timeout, else 3h). AKS then replaces every Linux node.`)
+		which names the certificate itself.` + aksWriteHelp)
 
 	removeExample = templates.Examples(`
 		# Remove the certificate stored under ca2.crt

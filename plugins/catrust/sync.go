@@ -33,15 +33,7 @@ var (
 		than certificates (a CRL, a key, other text) is not rewritten, as that would
 		lose the rest: when it would be (re-encoded, or --prune removing some of its
 		certificates), sync fails naming the key and nothing is written; edit the
-		key by hand.
-
-		With --store aks (the default on an AKS cluster) the same rules apply to
-		the managed cluster's CA list, read with az aks show; a key caN.crt names
-		the Nth entry. A write prints the plan and sends nothing without --yes
-		(exit 1); with it, one az aks update --custom-ca-trust-certificates FILE
-		--if-match ETAG, re-read and re-applied when another writer changed the
-		cluster (412) and after waiting out another operation (OperationNotAllowed,
-		bounded by --request-timeout, else 3h). AKS then replaces every Linux node.`)
+		key by hand.` + aksWriteHelp)
 
 	syncExample = templates.Examples(`
 		# Make the secret hold exactly the CAs of the node-pool file
