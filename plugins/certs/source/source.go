@@ -35,6 +35,9 @@ type Found struct {
 	SignerName, Requestor string
 	// Chain is set for certificates a TLS server presented.
 	Chain *api.ChainInfo
+	// Kubelet is set by the kubelets source, PodCertificate by podcerts.
+	Kubelet        *api.KubeletInfo
+	PodCertificate *api.PodCertificateInfo
 	// Notes for people about this certificate.
 	Notes []string
 }

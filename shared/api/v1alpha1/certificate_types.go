@@ -65,9 +65,48 @@ type Certificate struct {
 	Requestor  string `json:"requestor,omitempty"`
 	// Chain is set for certificates a TLS server presented.
 	Chain *ChainInfo `json:"chain,omitempty"`
+	// Kubelet is set for the certificates a kubelet serves (source
+	// kubelets).
+	Kubelet *KubeletInfo `json:"kubelet,omitempty"`
+	// PodCertificate is set for the certificates issued through a
+	// PodCertificateRequest (source podcerts).
+	PodCertificate *PodCertificateInfo `json:"podCertificate,omitempty"`
 	// Notes are findings about this certificate for people: what was unusual
 	// in how it was stored, what to do about it.
 	Notes []string `json:"notes,omitempty"`
+}
+
+// KubeletInfo is what kubectl certs check --source kubelets learned of the
+// kubelet serving a certificate.
+type KubeletInfo struct {
+	// Node is the Node's name.
+	Node string `json:"node"`
+	// Address is the address dialled, AddressType its type in the Node's
+	// status (Hostname, InternalDNS, InternalIP, ExternalDNS, ExternalIP),
+	// Port the kubelet's (status.daemonEndpoints.kubeletEndpoint.Port).
+	Address     string `json:"address"`
+	AddressType string `json:"addressType"`
+	Port        int32  `json:"port"`
+	// SelfSigned is true when the serving certificate signs itself: the
+	// kubelet's own kubelet.crt, which nothing renews.
+	SelfSigned bool `json:"selfSigned"`
+	// MissingAddresses are the Node's addresses the API server could dial
+	// (of --kubelet-address-types) that the certificate's SANs do not
+	// cover: a client dialling one fails to verify it.
+	MissingAddresses []string `json:"missingAddresses"`
+}
+
+// PodCertificateInfo is what kubectl certs check --source podcerts reports
+// of the PodCertificateRequest a certificate was issued through.
+type PodCertificateInfo struct {
+	Namespace      string `json:"namespace"`
+	Pod            string `json:"pod"`
+	ServiceAccount string `json:"serviceAccount,omitempty"`
+	Node           string `json:"node,omitempty"`
+	// BeginRefreshAt is when the kubelet should start refreshing it.
+	BeginRefreshAt *metav1.Time `json:"beginRefreshAt,omitempty"`
+	// PastRefresh is true when BeginRefreshAt has passed.
+	PastRefresh bool `json:"pastRefresh"`
 }
 
 // ChainInfo places a certificate in the chain a TLS server presented and
