@@ -320,23 +320,21 @@ var busyStates = map[string]bool{
 }
 
 // waitIdle polls the cluster until no operation runs on it, pacing the
-// reads from one second up to thirty; ctx bounds the wait.
-func (a *aksStore) waitIdle(ctx context.Context) (*managedCluster, error) {
+// reads from one second up to thirty; ctx bounds the wait. It returns the
+// cluster as last read; waited is false when the first read found none
+// running.
+func (a *aksStore) waitIdle(ctx context.Context) (mc *managedCluster, waited bool, err error) {
 	delay := time.Second
 	for {
-		mc, err := a.show(ctx)
-		if err != nil {
-			return nil, err
+		if mc, err = a.show(ctx); err != nil {
+			return nil, waited, err
 		}
 		if !busyStates[strings.ToLower(mc.ProvisioningState)] {
-			return mc, nil
+			return mc, waited, nil
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
-		case <-t.C:
+		waited = true
+		if err := sleepCtx(ctx, delay); err != nil {
+			return nil, waited, err
 		}
 		if delay = delay * 3 / 2; delay > 30*time.Second {
 			delay = 30 * time.Second

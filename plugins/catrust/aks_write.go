@@ -68,7 +68,7 @@ var errPlanOnly = errors.New("plan only")
 // not nil, is told of the waits.
 func (a *aksStore) apply(ctx context.Context, m mutation, noWait bool, confirm func(*managedCluster, *api.CATrustChange) error, progress io.Writer) (*api.CATrustChange, error) {
 	retries := &api.CATrustRetries{}
-	confirmed := false
+	confirmed, idleRefusals := false, 0
 	delay := 500 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		mc, err := a.show(ctx)
@@ -121,7 +121,7 @@ func (a *aksStore) apply(ctx context.Context, m mutation, noWait bool, confirm f
 			if progress != nil {
 				fmt.Fprintf(progress, "note: another operation is running on AKS cluster %s; waiting for it to end (%s)\n", a.ref, azErr.Message)
 			}
-			if _, err := a.waitIdle(ctx); err != nil {
+			if err := a.waitOut(ctx, azErr, mc.ETag, &idleRefusals); err != nil {
 				return nil, err
 			}
 			continue
@@ -135,6 +135,32 @@ func (a *aksStore) apply(ctx context.Context, m mutation, noWait bool, confirm f
 		}
 		return change, nil
 	}
+}
+
+// maxIdleRefusals is how many OperationNotAllowed refusals in a row a
+// write takes from a cluster on which nothing happens (no operation
+// running, the eTag unchanged: a stopped cluster, say) before it gives up:
+// waiting will not end them.
+const maxIdleRefusals = 3
+
+// waitOut waits for the operation that refused the update sent with etag
+// to end (waitIdle). When none was running and the cluster did not change
+// either, the refusal is counted in idle; past maxIdleRefusals it fails
+// with az's message, and before that it pauses a little longer each time,
+// so that the retries do not spin.
+func (a *aksStore) waitOut(ctx context.Context, refused *az.Error, etag string, idle *int) error {
+	mc, waited, err := a.waitIdle(ctx)
+	switch {
+	case err != nil:
+		return err
+	case waited || mc.ETag != etag:
+		*idle = 0
+		return nil
+	}
+	if *idle++; *idle >= maxIdleRefusals {
+		return fmt.Errorf("updating %s: AKS refuses it (OperationNotAllowed) though no operation is running and the cluster does not change: %s", a, refused.Message)
+	}
+	return sleepCtx(ctx, jitter(time.Duration(*idle)*time.Second))
 }
 
 // writeAKS applies m to the AKS cluster's list (aksStore.apply). Without

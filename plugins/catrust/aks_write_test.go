@@ -219,6 +219,20 @@ func TestAKSAddRetries(t *testing.T) {
 			t.Errorf("change: retries %+v, attempts %d", c.Retries, c.Attempts)
 		}
 	})
+	t.Run("OperationNotAllowed from a cluster where nothing happens: gives up", func(t *testing.T) {
+		// A stopped cluster refuses updates with OperationNotAllowed while no
+		// operation runs and its eTag stays: waiting would not end it.
+		f := newFakeAz(t, testAKSCluster(t, "ca-a"))
+		f.fail["aks update"] = azErr("az aks update", az.KindOperationNotAllowed, "OperationNotAllowed", "Managed cluster aks-prod is in stopped state.")
+		code, _, errOut := runAz(t, fakeClient(), f, "", "add", aksArgs("testdata/ca-b.pem", "--yes")...)
+		want := "error: updating the CA list of AKS cluster rg-prod/aks-prod: AKS refuses it (OperationNotAllowed) though no operation is running and the cluster does not change: Managed cluster aks-prod is in stopped state.\n"
+		if code != 1 || !strings.HasSuffix(errOut, want) {
+			t.Errorf("exit %d; stderr:\n%s\nwant it to end with:\n%s", code, errOut, want)
+		}
+		// Three refusals, each followed by one read that finds the cluster
+		// idle and unchanged, and a read before each new attempt.
+		wantCalls(t, f, showFirst, updateCall("etag-1"), showAgain, showAgain, updateCall("etag-1"), showAgain, showAgain, updateCall("etag-1"), showAgain)
+	})
 	t.Run("AuthorizationFailed: no retry", func(t *testing.T) {
 		f := newFakeAz(t, testAKSCluster(t, "ca-a"))
 		f.fail["aks update"] = &az.Error{Command: "az aks update", Kind: az.KindAuthorization, Code: "AuthorizationFailed", ExitCode: 1,

@@ -423,6 +423,10 @@ func (m *migration) poolSteps(ctx context.Context, p *agentPool, progress io.Wri
 func (m *migration) disablePool(ctx context.Context, p *agentPool, progress io.Writer) error {
 	a := m.o.aks
 	args := []string{"resource", "update", "--ids", p.ID, "--api-version", PoolAPIVersion, "--set", "properties.enableCustomCATrust=false", "-o", "json"}
+	idle, etag := 0, ""
+	if a.last != nil {
+		etag = a.last.ETag
+	}
 	for {
 		_, err := a.write.Run(ctx, args...)
 		var azErr *az.Error
@@ -431,9 +435,10 @@ func (m *migration) disablePool(ctx context.Context, p *agentPool, progress io.W
 			if progress != nil {
 				fmt.Fprintf(progress, "note: another operation is running on AKS cluster %s; waiting for it to end (%s)\n", a.ref, azErr.Message)
 			}
-			if _, err := a.waitIdle(ctx); err != nil {
+			if err := a.waitOut(ctx, azErr, etag, &idle); err != nil {
 				return err
 			}
+			etag = a.last.ETag
 			continue
 		}
 		return err
