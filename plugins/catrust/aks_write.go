@@ -91,6 +91,11 @@ func (a *aksStore) apply(ctx context.Context, m mutation, noWait bool, confirm f
 		if err != nil {
 			return nil, err
 		}
+		if mc.ETag == "" {
+			// Without it, --if-match cannot guard the write against
+			// another writer's.
+			return nil, fmt.Errorf("az aks show %s gives no eTag, so the update cannot be made conditional on the list read: update the Azure CLI (az upgrade); nothing was sent", a.ref)
+		}
 		if !confirmed {
 			if err := confirm(mc, change); errors.Is(err, errPlanOnly) {
 				return change, nil

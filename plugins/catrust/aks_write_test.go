@@ -246,6 +246,16 @@ func TestAKSAddRetries(t *testing.T) {
 		wantCalls(t, f, showFirst, updateCall("etag-1"))
 		checkSent(t, f, bundleOf(t, "ca-a", "ca-b"))
 	})
+	t.Run("no eTag: nothing sent", func(t *testing.T) {
+		f := newFakeAz(t, testAKSCluster(t, "ca-a"))
+		f.clusters[0].ETag = ""
+		code, _, errOut := runAz(t, fakeClient(), f, "", "add", aksArgs("testdata/ca-b.pem", "--yes")...)
+		want := "error: az aks show rg-prod/aks-prod gives no eTag, so the update cannot be made conditional on the list read: update the Azure CLI (az upgrade); nothing was sent\n"
+		if code != 1 || !strings.HasSuffix(errOut, want) {
+			t.Errorf("exit %d; stderr:\n%s", code, errOut)
+		}
+		wantCalls(t, f, showFirst)
+	})
 	t.Run("a read fails", func(t *testing.T) {
 		f := newFakeAz(t, testAKSCluster(t, "ca-a"))
 		f.fail["aks show"] = azErr("az aks show", az.KindNotFound, "ResourceGroupNotFound", "Resource group 'rg-prod' could not be found.")
