@@ -125,6 +125,9 @@ type aksStore struct {
 	blocker *az.Error
 	// onResolve, when set, is called once the cluster is known.
 	onResolve func(*aksStore)
+	// unusable says why az cannot be run (--az-path not found): the error
+	// of the first use.
+	unusable error
 }
 
 // String names the list in messages.
@@ -148,6 +151,9 @@ func (a *aksStore) args() []string {
 // --aks-name, or else the one cluster az aks list shows with the API
 // server's host as its fqdn, privateFqdn or azurePortalFqdn.
 func (a *aksStore) resolve(ctx context.Context) error {
+	if a.unusable != nil {
+		return a.unusable
+	}
 	if a.resolved {
 		return nil
 	}

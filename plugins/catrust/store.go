@@ -91,10 +91,10 @@ func (s *secretOptions) completeStore(f cmdutil.Factory) {
 		return
 	}
 	if s.aks == nil {
-		s.aks = &aksStore{
-			read:  &az.Runner{Path: s.AzPath, Timeout: aksReadTimeout},
-			write: &az.Runner{Path: s.AzPath, TimeoutHint: "--request-timeout"},
-		}
+		read := &az.Runner{Path: s.AzPath, Timeout: aksReadTimeout}
+		// An az not found is said on first use, after the usage errors.
+		unusable := read.Resolve()
+		s.aks = &aksStore{read: read, write: &az.Runner{Path: read.Path, TimeoutHint: "--request-timeout"}, unusable: unusable}
 	}
 	s.aks.flags, s.aks.host = &s.storeFlags, s.serverHost
 }

@@ -255,6 +255,13 @@ func TestBadInputCATrustAdd(t *testing.T) {
 	crl := f.ctMoreThanCerts(t)
 	ref := f.secretRef()
 	rows := []badInput{
+		{name: "--no-wait on the secret store", args: f.args("add", f.fresh, "--no-wait"), code: 1, err: "--no-wait applies to --store aks; the store is secret"},
+		{name: "--dry-run=server on the aks store", args: ctDefaultArgs("add", f.fresh, "--aks-resource-group", "rg", "--aks-name", "aks1", "--dry-run=server"), code: 1,
+			err: "--dry-run=server: AKS has no server-side dry run"},
+		{name: "--max over AKS's 10 on the aks store", args: ctDefaultArgs("add", f.fresh, "--aks-resource-group", "rg", "--aks-name", "aks1", "--max", "11"), code: 1,
+			err: "--max 11: an AKS cluster's list holds at most 10"},
+		{name: "--store aks without the Azure CLI, --yes", args: ctDefaultArgs("add", f.fresh, "--aks-resource-group", "rg", "--aks-name", "aks1", "--yes"), code: 1,
+			err: `the Azure CLI is needed and "az" is not found`},
 		{name: "a private key", args: f.args("add", f.key), code: 1, err: f.key + ": holds a private key; refused"},
 		{name: "a certificate with its key", args: f.args("add", f.certAndKey), code: 1, err: f.certAndKey + ": holds a private key; refused"},
 		{name: "a private key on stdin", args: f.args("add", "-"), stdin: f.keyPEM, code: 1, err: "stdin: holds a private key; refused"},
@@ -372,6 +379,30 @@ func TestBadInputCATrustList(t *testing.T) {
 		{name: "default secret: forbidden", args: ctDefaultArgs("list"), kubeconfig: f.nobody, code: 1,
 			err: `secret kube-system/` + ctSecretName + `: secrets "` + ctSecretName + `" is forbidden`},
 		{name: "default secret: -o bogus", args: ctDefaultArgs("list", "-o", "bogus"), code: 1, err: `--output "bogus"`},
+		// The store flags (issue 16). The harness's PATH has no az.
+		{name: "--store bogus", args: f.args("list", "--store", "bogus"), code: 1, err: `--store "bogus": give secret, aks or auto`},
+		{name: "--store secret with an --aks-* flag", args: f.args("list", "--store", "secret", "--aks-name", "aks1"), code: 1,
+			err: "--aks-resource-group, --aks-name and --aks-id name an AKS cluster, for --store aks; --store is secret"},
+		{name: "--aks-name without --aks-resource-group", args: ctDefaultArgs("list", "--aks-name", "aks1"), code: 1,
+			err: "give --aks-resource-group and --aks-name together"},
+		{name: "--aks-name with an @", args: ctDefaultArgs("list", "--aks-resource-group", "rg", "--aks-name", "@token"), code: 1,
+			err: `--aks-name: AKS cluster "@token": starts with '@', which would make az read the file it names`},
+		{name: "--aks-resource-group with a /", args: ctDefaultArgs("list", "--aks-resource-group", "rg/x", "--aks-name", "aks1"), code: 1,
+			err: `--aks-resource-group: resource group "rg/x": has '/'`},
+		{name: "--aks-id that is not a cluster's", args: ctDefaultArgs("list", "--aks-id", "/subscriptions/x/resourceGroups/rg"), code: 1,
+			err: `--aks-id: AKS cluster ID "/subscriptions/x/resourceGroups/rg": not of the form`},
+		{name: "--aks-id with --aks-name", args: ctDefaultArgs("list", "--aks-id", "/subscriptions/8ecadfc9-d1a3-4ea4-b844-0d9f87e4d7c8/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/a", "--aks-resource-group", "rg", "--aks-name", "a"), code: 1,
+			err: "--aks-id and --aks-resource-group/--aks-name exclude each other"},
+		{name: "--subscription not a GUID", args: ctDefaultArgs("list", "--aks-resource-group", "rg", "--aks-name", "aks1", "--subscription", "@sub"), code: 1,
+			err: `--subscription: subscription "@sub"`},
+		{name: "--secret with --store aks", args: f.args("list", "--store", "aks", "--secret", ctSecretName, "--aks-resource-group", "rg", "--aks-name", "aks1"), code: 1,
+			err: "--secret names the trust secret; the store is aks (--store aks), which has none"},
+		{name: "--store aks without the Azure CLI", args: ctDefaultArgs("list", "--aks-resource-group", "rg", "--aks-name", "aks1"), code: 1,
+			err: `the Azure CLI is needed and "az" is not found: install it (https://aka.ms/azure-cli) or give --az-path`},
+		{name: "--az-path that does not exist", args: ctDefaultArgs("list", "--aks-resource-group", "rg", "--aks-name", "aks1", "--az-path", f.missing), code: 1,
+			err: f.missing},
+		{name: "--az-path empty", args: ctDefaultArgs("list", "--aks-resource-group", "rg", "--aks-name", "aks1", "--az-path", ""), code: 1,
+			err: "--az-path must not be empty"},
 	}
 	runBadInputs(t, f.table(rows))
 }
