@@ -51,16 +51,20 @@ const (
 	SourceCSR        = "csr"
 	SourceWebhooks   = "webhooks"
 	SourceConfigMaps = "configmaps"
+	// SourceTrustBundles is ClusterTrustBundles, SourcePodCerts
+	// PodCertificateRequests (certificates.k8s.io/v1, Kubernetes 1.37).
+	SourceTrustBundles = "trustbundles"
+	SourcePodCerts     = "podcerts"
 	// SourceNodes is AKS node certificates through Azure run-command; not
 	// part of SourceCluster.
 	SourceNodes = source.NodesSource
-	// SourceCluster stands for the four in-cluster sources.
+	// SourceCluster stands for the in-cluster sources.
 	SourceCluster = "cluster"
 )
 
 var (
-	allSources     = []string{SourceKubeconfig, SourceAPIServer, SourceEndpoint, SourceFile, SourcePKIDir, SourceK3sDir, SourceSecrets, SourceCSR, SourceWebhooks, SourceConfigMaps, SourceCluster, SourceNodes}
-	clusterSources = []string{SourceSecrets, SourceCSR, SourceWebhooks, SourceConfigMaps}
+	allSources     = []string{SourceKubeconfig, SourceAPIServer, SourceEndpoint, SourceFile, SourcePKIDir, SourceK3sDir, SourceSecrets, SourceCSR, SourceWebhooks, SourceConfigMaps, SourceTrustBundles, SourcePodCerts, SourceCluster, SourceNodes}
+	clusterSources = []string{SourceSecrets, SourceCSR, SourceWebhooks, SourceConfigMaps, SourceTrustBundles, SourcePodCerts}
 )
 
 var (
@@ -72,6 +76,13 @@ var (
 		serves, verified against that CA. --endpoint, --file, --pki-dir and --k3s-dir
 		check just those (no kubeconfig needed); --source picks sources by name and
 		then the flags configure them.
+
+		--source cluster is the in-cluster sources: secrets, csr, webhooks, configmaps,
+		trustbundles (every certificate of each ClusterTrustBundle) and podcerts (the
+		chains issued through PodCertificateRequests, with the pod, and a note when a
+		pod's newest one is past beginRefreshAt); an API server that does not serve
+		ClusterTrustBundles or PodCertificateRequests (before Kubernetes 1.37) gets a
+		note, not an error.
 
 		Status: EXPIRED, NOT_YET_VALID, CRITICAL (within --critical-within), WARNING
 		(within --warn-within), OK. Exit status: 0 all OK; 1 something could not be
@@ -90,6 +101,9 @@ var (
 
 		# Check files and an endpoint; fail a CI job when anything expires within 30 days
 		kubectl certs check --file 'certs/*.pem' --endpoint registry.example:443 --critical-within 30d
+
+		# Trust bundles, and the certificates issued to pods in every namespace
+		kubectl certs check --source trustbundles,podcerts -A
 
 		# AKS: the certificates on every node, through Azure run-command (az logged in)
 		kubectl certs check --source nodes
@@ -571,6 +585,12 @@ func (o *CheckOptions) sources() []source.Source {
 		}
 		if o.selected[SourceConfigMaps] {
 			out = append(out, &source.ConfigMaps{Scope: o.scope})
+		}
+		if o.selected[SourceTrustBundles] {
+			out = append(out, &source.TrustBundles{Scope: o.scope})
+		}
+		if o.selected[SourcePodCerts] {
+			out = append(out, &source.PodCerts{Scope: o.scope, Now: o.now})
 		}
 	}
 	if o.selected[SourceNodes] && (o.scope != nil || o.RunCommandOutput != "") {

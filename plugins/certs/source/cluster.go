@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/pager"
@@ -65,12 +66,32 @@ type listFunc func(ctx context.Context, namespace string, opts metav1.ListOption
 // namespaces the user may list and each of them, so that one forbidden
 // namespace is one error and the rest is still read. Errors go to sink.
 func (s *Scope) each(ctx context.Context, sink Sink, source, resource string, namespaced bool, list listFunc, opts metav1.ListOptions, fn func(runtime.Object)) {
+	s.eachServed(ctx, sink, source, servedResource{resource: resource}, namespaced, list, opts, fn)
+}
+
+// servedResource is a resource to list and, when groupVersion is set, the
+// group version it is served in where some API servers do not serve it.
+type servedResource struct {
+	groupVersion, resource string
+}
+
+// eachServed is each for a resource that older API servers do not serve:
+// when listing fails with NotFound or Forbidden and discovery says the
+// resource is not served, the source is skipped with a note instead of an
+// error (RBAC is checked before the resource is looked up, so a user without
+// permission gets Forbidden for a resource that does not exist).
+func (s *Scope) eachServed(ctx context.Context, sink Sink, source string, r servedResource, namespaced bool, list listFunc, opts metav1.ListOptions, fn func(runtime.Object)) {
+	resource := r.resource
 	ns := ""
 	if namespaced {
 		ns = s.namespaceScope()
 	}
 	err := s.eachIn(ctx, ns, list, opts, fn)
 	if err == nil {
+		return
+	}
+	if r.groupVersion != "" && (apierrors.IsNotFound(err) || apierrors.IsForbidden(err)) && !s.serves(ctx, r) {
+		sink.Note(NotServedNote(source, r.resource, r.groupVersion))
 		return
 	}
 	if namespaced && ns == metav1.NamespaceAll && apierrors.IsForbidden(err) {
@@ -170,4 +191,32 @@ func describeAPIError(err error, verb, resource, ns string, namespaced bool) err
 		scope = "in all namespaces"
 	}
 	return fmt.Errorf("forbidden: missing permission to %s %s %s (RBAC: verb %q, resource %q): %v", verb, resource, scope, verb, resource, err)
+}
+
+// serves asks discovery whether the API server serves r; when discovery
+// cannot tell (an error other than NotFound), the resource is taken to be
+// served, so that the listing's own error is reported.
+func (s *Scope) serves(ctx context.Context, r servedResource) bool {
+	var list *metav1.APIResourceList
+	var err error
+	if d, ok := s.Client.Discovery().(discovery.ServerResourcesInterfaceWithContext); ok {
+		list, err = d.ServerResourcesForGroupVersionWithContext(ctx, r.groupVersion)
+	} else {
+		list, err = s.Client.Discovery().ServerResourcesForGroupVersion(r.groupVersion)
+	}
+	if err != nil {
+		return !apierrors.IsNotFound(err)
+	}
+	for _, res := range list.APIResources {
+		if res.Name == r.resource {
+			return true
+		}
+	}
+	return false
+}
+
+// NotServedNote says that a source was skipped because the API server does
+// not serve its resource.
+func NotServedNote(source, resource, groupVersion string) string {
+	return fmt.Sprintf("source %s skipped: the API server does not serve %s (%s; served from Kubernetes 1.37, or the API is disabled)", source, resource, groupVersion)
 }

@@ -2,7 +2,7 @@
 // kubecerts end-to-end tests: etcd (TLS, client certificates),
 // kube-apiserver (Node,RBAC authorization, the NodeRestriction admission
 // plugin and bootstrap-token authentication, as kubeadm runs it) and kube-controller-manager (only
-// its CSR signer) as local processes on free loopback ports, with a PKI
+// its CSR signer and ClusterTrustBundle publisher) as local processes on free loopback ports, with a PKI
 // generated afresh for every cluster in kubeadm's layout. There is no
 // kubelet, scheduler or container runtime: nodes are API objects, and "being
 // a node" means holding a client certificate for system:node:<name>
@@ -338,7 +338,9 @@ func (c *Cluster) startControllerManager(ctx context.Context, port int) error {
 	p, err := startProcess("kube-controller-manager", c.bins.controllerManager,
 		filepath.Join(c.LogDir, "kube-controller-manager.log"),
 		"--kubeconfig="+c.AdminKubeconfig,
-		"--controllers=csrsigning",
+		// csrsigning, and the publisher of the API server's CA as a
+		// ClusterTrustBundle (signer kubernetes.io/kube-apiserver-serving).
+		"--controllers=csrsigning,kube-apiserver-serving-clustertrustbundle-publisher-controller",
 		"--cluster-signing-cert-file="+c.CAFile,
 		"--cluster-signing-key-file="+c.CAKeyFile,
 		"--bind-address=127.0.0.1",
