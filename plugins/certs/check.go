@@ -80,7 +80,9 @@ var (
 		--source cluster is the in-cluster sources: secrets, csr, webhooks, configmaps,
 		trustbundles (every certificate of each ClusterTrustBundle) and podcerts (the
 		chains issued through PodCertificateRequests, with the pod, and a note when a
-		pod's newest one is past beginRefreshAt); an API server that does not serve
+		pod's newest one is past beginRefreshAt; a pod's certificate is judged by its
+		refresh schedule: OK until beginRefreshAt, WARNING past it, CRITICAL past
+		halfway to notAfter); an API server that does not serve
 		ClusterTrustBundles or PodCertificateRequests (before Kubernetes 1.37) gets a
 		note, not an error.
 

@@ -48,6 +48,8 @@ func NewCollector(now time.Time, t expiry.Thresholds, dedup bool) *Collector {
 func (c *Collector) Found(source string, f Found) {
 	var d api.Certificate
 	switch {
+	case f.Cert != nil && f.Thresholds != nil:
+		d = certificate.Describe(f.Cert, c.now, *f.Thresholds)
 	case f.Cert != nil:
 		d = certificate.Describe(f.Cert, c.now, c.thresholds)
 	case f.Description != nil:

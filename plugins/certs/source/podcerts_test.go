@@ -150,9 +150,12 @@ func TestPodCerts(t *testing.T) {
 		scope: Scope{Namespace: "apps"},
 		wantLocations: []string{
 			"podcertificaterequest/apps/a-1 [0]", "podcertificaterequest/apps/a-1 [1]", "podcertificaterequest/apps/b-1",
-			"podcertificaterequest/apps/c-1", "podcertificaterequest/apps/c-2",
+			"podcertificaterequest/apps/c-2",
 		},
+		// c-1 is c's older request, replaced by c-2 at a refresh: skipped
+		// whatever its state (it is past beginRefreshAt: no note for it).
 		wantSkipped: []string{
+			"podcertificaterequest/apps/c-1: " + SkipPodCertSuperseded + " podcertificaterequest/apps/c-2",
 			"podcertificaterequest/apps/denied: " + SkipPodCertDenied + ": UnsupportedKeyType: use ECDSAP256",
 			"podcertificaterequest/apps/failed: " + SkipPodCertFailed + ": Backend: HSM unreachable",
 			"podcertificaterequest/apps/pending: " + SkipPodCertPending,
@@ -163,7 +166,7 @@ func TestPodCerts(t *testing.T) {
 		scope: Scope{Namespace: "apps", AllNamespaces: true},
 		wantLocations: []string{
 			"podcertificaterequest/apps/a-1 [0]", "podcertificaterequest/apps/a-1 [1]", "podcertificaterequest/apps/b-1",
-			"podcertificaterequest/apps/c-1", "podcertificaterequest/apps/c-2", "podcertificaterequest/other/x-1",
+			"podcertificaterequest/apps/c-2", "podcertificaterequest/other/x-1",
 		},
 		wantNote: PastRefreshNote([]string{"podcertificaterequest/apps/b-1", "podcertificaterequest/other/x-1"}),
 	}, {
@@ -216,6 +219,20 @@ func TestPodCerts(t *testing.T) {
 	rec := newRecorder()
 	(&PodCerts{Scope: &Scope{Client: client, Namespace: "apps"}, Now: func() time.Time { return now }}).Collect(context.Background(), rec)
 	seen := false
+	// The pod's own certificate is judged by its refresh schedule, not by
+	// --critical-within (7d), which a day's certificate is always within:
+	// before beginRefreshAt it is OK. The chain's CA (a year left) is
+	// judged by the report's thresholds.
+	statuses := map[string]api.CertificateStatus{}
+	for _, c := range rec.Report().Certificates {
+		statuses[c.Location] = c.Status
+	}
+	if statuses["podcertificaterequest/apps/a-1 [0]"] != api.StatusOK || statuses["podcertificaterequest/apps/c-2"] != api.StatusOK {
+		t.Errorf("statuses before beginRefreshAt: %v, want OK", statuses)
+	}
+	if statuses["podcertificaterequest/apps/a-1 [1]"] != api.StatusOK {
+		t.Errorf("the chain's CA (a year left) is %s, want OK by the report's thresholds", statuses["podcertificaterequest/apps/a-1 [1]"])
+	}
 	for _, c := range rec.Report().Certificates {
 		if c.Location != "podcertificaterequest/apps/b-1" {
 			continue
@@ -226,9 +243,9 @@ func TestPodCerts(t *testing.T) {
 			got.Node != want.Node || !got.BeginRefreshAt.Equal(want.BeginRefreshAt) || !got.PastRefresh {
 			t.Errorf("podCertificate = %+v, want %+v", got, want)
 		}
-		// A day's certificate is within the default --critical-within (7d):
-		// statuses are the thresholds', whatever the refresh.
-		if c.Subject != "CN=pod-b" || c.Status != api.StatusCritical {
+		// Past beginRefreshAt, with most of its life left: WARNING (the
+		// kubelet should have replaced it).
+		if c.Subject != "CN=pod-b" || c.Status != api.StatusWarning {
 			t.Errorf("subject %q status %s", c.Subject, c.Status)
 		}
 	}
@@ -302,6 +319,40 @@ func TestNotServed(t *testing.T) {
 				if !strings.Contains(e.Message, "missing permission to list") {
 					t.Errorf("error %+v does not name the permission", e)
 				}
+			}
+		})
+	}
+}
+
+// TestPodCertStatusByRefresh: a pod's certificate is OK until
+// beginRefreshAt, WARNING past it, CRITICAL past halfway from there to
+// notAfter, EXPIRED after; the report's thresholds do not apply to it.
+func TestPodCertStatusByRefresh(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Second)
+	ca := certtest.CA(t, "pod-ca")
+	for _, tc := range []struct {
+		name            string
+		refresh, expiry time.Duration // from now
+		want            api.CertificateStatus
+	}{
+		{"before beginRefreshAt", 5 * time.Hour, 23 * time.Hour, api.StatusOK},
+		{"past beginRefreshAt", -time.Hour, 11 * time.Hour, api.StatusWarning},
+		{"past halfway to notAfter", -5 * time.Hour, time.Hour, api.StatusCritical},
+		{"expired", -20 * time.Hour, -time.Hour, api.StatusExpired},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			leaf := certtest.New(t, certtest.Template{CommonName: "pod", NotBefore: now.Add(-24 * time.Hour), NotAfter: now.Add(tc.expiry)}, ca)
+			refresh := metav1.NewTime(now.Add(tc.refresh))
+			pcr := &certificatesv1.PodCertificateRequest{
+				ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "p-1", CreationTimestamp: metav1.NewTime(now.Add(-24 * time.Hour))},
+				Spec:       certificatesv1.PodCertificateRequestSpec{SignerName: "example.com/pods", PodName: "p", PodUID: "uid"},
+				Status:     certificatesv1.PodCertificateRequestStatus{CertificateChain: string(leaf.PEM()), BeginRefreshAt: &refresh},
+			}
+			rec := newRecorder()
+			(&PodCerts{Scope: &Scope{Client: fake.NewClientset(pcr), Namespace: "apps"}, Now: func() time.Time { return now }}).Collect(context.Background(), rec)
+			certs := rec.Report().Certificates
+			if len(certs) != 1 || certs[0].Status != tc.want {
+				t.Fatalf("certificates %+v, want one %s", certs, tc.want)
 			}
 		})
 	}

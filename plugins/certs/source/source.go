@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/expiry"
 )
 
 // Found is one certificate a source found.
@@ -38,6 +39,10 @@ type Found struct {
 	// Kubelet is set by the kubelets source, PodCertificate by podcerts.
 	Kubelet        *api.KubeletInfo
 	PodCertificate *api.PodCertificateInfo
+	// Thresholds, when set, judge this certificate instead of the report's
+	// (--warn-within, --critical-within): a certificate with a refresh
+	// schedule of its own (a pod's, renewed daily) is judged by it.
+	Thresholds *expiry.Thresholds
 	// Notes for people about this certificate.
 	Notes []string
 }
