@@ -17,6 +17,7 @@ import (
 	"github.com/kubecerts/kubecerts/shared/tlsprobe"
 
 	"github.com/spf13/cobra"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -58,12 +59,15 @@ const (
 	// SourceNodes is AKS node certificates through Azure run-command; not
 	// part of SourceCluster.
 	SourceNodes = source.NodesSource
+	// SourceKubelets is the certificate every kubelet serves, through a
+	// TLS handshake with it; not part of SourceCluster.
+	SourceKubelets = source.KubeletsSource
 	// SourceCluster stands for the in-cluster sources.
 	SourceCluster = "cluster"
 )
 
 var (
-	allSources     = []string{SourceKubeconfig, SourceAPIServer, SourceEndpoint, SourceFile, SourcePKIDir, SourceK3sDir, SourceSecrets, SourceCSR, SourceWebhooks, SourceConfigMaps, SourceTrustBundles, SourcePodCerts, SourceCluster, SourceNodes}
+	allSources     = []string{SourceKubeconfig, SourceAPIServer, SourceEndpoint, SourceFile, SourcePKIDir, SourceK3sDir, SourceSecrets, SourceCSR, SourceWebhooks, SourceConfigMaps, SourceTrustBundles, SourcePodCerts, SourceCluster, SourceNodes, SourceKubelets}
 	clusterSources = []string{SourceSecrets, SourceCSR, SourceWebhooks, SourceConfigMaps, SourceTrustBundles, SourcePodCerts}
 )
 
@@ -85,6 +89,15 @@ var (
 		halfway to notAfter); an API server that does not serve
 		ClusterTrustBundles or PodCertificateRequests (before Kubernetes 1.37) gets a
 		note, not an error.
+
+		--source kubelets dials every node's kubelet (the Nodes --node and -l pick) at
+		the first of its addresses of --kubelet-address-types and its kubelet port, and
+		reports the certificate it serves: TLS handshake only, no request and no
+		credentials. Each is verified against the kubeconfig's CA (or
+		--kubelet-certificate-authority) for that address, and said self-signed (the
+		kubelet's own kubelet.crt, never renewed) or missing some of the Node's
+		addresses (why metrics-server and kubectl logs fail). It is not part of
+		--source cluster; kubelets are usually reachable from the nodes' network only.
 
 		Status: EXPIRED, NOT_YET_VALID, CRITICAL (within --critical-within), WARNING
 		(within --warn-within), OK. Exit status: 0 all OK; 1 something could not be
@@ -109,6 +122,12 @@ var (
 
 		# AKS: the certificates on every node, through Azure run-command (az logged in)
 		kubectl certs check --source nodes
+
+		# The serving certificate of every kubelet, 50 handshakes at a time
+		kubectl certs check --source kubelets --parallel 50
+
+		# The same, dialling the nodes' InternalIP only, verified against another CA
+		kubectl certs check --source kubelets --kubelet-address-types InternalIP --kubelet-certificate-authority kubelet-ca.crt
 
 		# The same from output captured earlier with az ... run-command invoke
 		kubectl certs check --run-command-output captured.txt
@@ -149,6 +168,10 @@ type CheckOptions struct {
 	NodeCertPaths    []string
 	RunCommandOutput string
 
+	// Kubelets (a TLS handshake with each node's kubelet).
+	KubeletAddressTypes []string
+	KubeletCA           string
+
 	PrintFlags *printing.PrintFlags
 	genericiooptions.IOStreams
 
@@ -166,26 +189,33 @@ type CheckOptions struct {
 	// noKubelet: the kubelet's directory of the node of --pki-dir is not
 	// known, and the host's is not that node's.
 	noKubelet bool
+	// kubeletTypes are --kubelet-address-types parsed; kubeletRoots the CA
+	// of --kubelet-certificate-authority; nodeTimeoutSet: --node-timeout
+	// was given (the kubelets source has its own default).
+	kubeletTypes   []corev1.NodeAddressType
+	kubeletRoots   *x509.CertPool
+	nodeTimeoutSet bool
 }
 
 // NewCheckOptions returns the defaults.
 func NewCheckOptions(streams genericiooptions.IOStreams) *CheckOptions {
 	return &CheckOptions{
-		PKIDir:        "/etc/kubernetes/pki",
-		KubeconfigDir: "/etc/kubernetes",
-		KubeletPKIDir: "/var/lib/kubelet/pki",
-		K3sDir:        "/var/lib/rancher/k3s",
-		Thresholds:    expiry.DefaultThresholds(),
-		SortBy:        source.SortByExpiry,
-		ChunkSize:     source.DefaultChunkSize,
-		QPS:           50,
-		Burst:         100,
-		AzPath:        source.DefaultAzPath,
-		Parallel:      source.DefaultNodeParallel,
-		NodeTimeout:   source.DefaultNodeTimeout,
-		PrintFlags:    printing.NewPrintFlags(),
-		IOStreams:     streams,
-		now:           time.Now,
+		PKIDir:              "/etc/kubernetes/pki",
+		KubeconfigDir:       "/etc/kubernetes",
+		KubeletPKIDir:       "/var/lib/kubelet/pki",
+		K3sDir:              "/var/lib/rancher/k3s",
+		Thresholds:          expiry.DefaultThresholds(),
+		SortBy:              source.SortByExpiry,
+		ChunkSize:           source.DefaultChunkSize,
+		QPS:                 50,
+		Burst:               100,
+		AzPath:              source.DefaultAzPath,
+		Parallel:            source.DefaultNodeParallel,
+		NodeTimeout:         source.DefaultNodeTimeout,
+		KubeletAddressTypes: addressTypeNames(source.DefaultKubeletAddressTypes),
+		PrintFlags:          printing.NewPrintFlags(),
+		IOStreams:           streams,
+		now:                 time.Now,
 	}
 }
 
@@ -234,9 +264,11 @@ func newCmdCheck(f cmdutil.Factory, o *CheckOptions) *cobra.Command {
 	fl.IntVar(&o.Burst, "burst", o.Burst, "In-cluster sources: client-side burst of requests above --qps.")
 	fl.StringArrayVar(&o.Nodes, "node", nil, "Nodes source: check this node (repeatable; default every node -l selects). With --run-command-output, names the node of output that does not name it.")
 	fl.StringVar(&o.AzPath, "az-path", o.AzPath, "Nodes source: the Azure CLI to run (a path, or a name looked up on PATH).")
-	fl.IntVar(&o.Parallel, "parallel", o.Parallel, "Nodes source: how many nodes to check at once (az processes running).")
-	fl.Var(duration.NewValue(&o.NodeTimeout), "node-timeout", "Nodes source: how long one node's az run-command invoke may take.")
+	fl.IntVar(&o.Parallel, "parallel", o.Parallel, "Nodes and kubelets sources: how many nodes to check at once (az processes running; kubelet connections open).")
+	fl.Var(duration.NewValue(&o.NodeTimeout), "node-timeout", "Nodes and kubelets sources: how long one node may take: its az run-command invoke (default 5m), or the connection and TLS handshake with its kubelet (default 10s).")
 	fl.StringArrayVar(&o.NodeCertPaths, "node-cert-path", nil, "Nodes source: a certificate file on the nodes to check besides the defaults (repeatable; absent ones are errors). With --run-command-output, names the file of output that does not name it.")
+	fl.StringSliceVar(&o.KubeletAddressTypes, "kubelet-address-types", o.KubeletAddressTypes, "Kubelets source: the Node address types to dial, in order of preference (as kube-apiserver's --kubelet-preferred-address-types); the Node's addresses of these types are the names its certificate must cover.")
+	fl.StringVar(&o.KubeletCA, "kubelet-certificate-authority", "", "Kubelets source: the CA to verify kubelet certificates against (as kube-apiserver's --kubelet-certificate-authority); default: the kubeconfig's CA.")
 	fl.StringVar(&o.RunCommandOutput, "run-command-output", "", "Nodes source: read output captured from az vm|vmss run-command invoke (JSON or tsv; FILE or - for stdin) instead of running az; several nodes each after a line \"### node: NAME\".")
 	o.PrintFlags.AddFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("source", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -277,6 +309,9 @@ func (o *CheckOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 		if fl.Changed("run-command-output") || fl.Changed("node") || fl.Changed("node-cert-path") {
 			o.selected[SourceNodes] = true
 		}
+		if fl.Changed("kubelet-address-types") || fl.Changed("kubelet-certificate-authority") {
+			o.selected[SourceKubelets] = true
+		}
 		if len(o.selected) == 0 {
 			o.selected[SourceKubeconfig] = true
 			o.selected[SourceAPIServer] = true
@@ -300,7 +335,8 @@ func (o *CheckOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 	if o.selected[SourceKubeconfig] || o.selected[SourceAPIServer] {
 		o.contexts, o.ctxErr = o.resolveContexts(f, cmd)
 	}
-	needScope := o.selected[SourceNodes] && o.RunCommandOutput == ""
+	o.nodeTimeoutSet = cmd.Flags().Changed("node-timeout")
+	needScope := o.selected[SourceNodes] && o.RunCommandOutput == "" || o.selected[SourceKubelets]
 	for _, name := range clusterSources {
 		needScope = needScope || o.selected[name]
 	}
@@ -493,6 +529,9 @@ func (o *CheckOptions) Validate(cmd *cobra.Command) error {
 	if err := o.validateNodes(cmd); err != nil {
 		return err
 	}
+	if err := o.validateKubelets(cmd); err != nil {
+		return err
+	}
 	if o.SortBy != source.SortByExpiry && o.SortBy != source.SortByLocation {
 		return cli.UsageErrorf(cmd, "--sort-by %q: use expiry or location", o.SortBy)
 	}
@@ -602,6 +641,9 @@ func (o *CheckOptions) sources() []source.Source {
 			Captured: o.RunCommandOutput, Stdin: o.In,
 		})
 	}
+	if o.selected[SourceKubelets] && o.scope != nil {
+		out = append(out, o.kubeletsSource())
+	}
 	return out
 }
 
@@ -632,6 +674,9 @@ func (o *CheckOptions) Run(cmd *cobra.Command) error {
 		name := "cluster"
 		if o.selected[SourceNodes] && !o.anyClusterSource() {
 			name = SourceNodes
+		}
+		if o.selected[SourceKubelets] && !o.selected[SourceNodes] && !o.anyClusterSource() {
+			name = SourceKubelets
 		}
 		where, err := o.kubeconfigError(cmd, o.scopeErr)
 		collector.Error(name, where, err)

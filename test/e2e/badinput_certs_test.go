@@ -710,3 +710,42 @@ func TestBadInputCertsCheckNodes(t *testing.T) {
 	}
 	runBadInputs(t, badInputTable{disk: []string{in.dir}, rows: rows})
 }
+
+// TestBadInputCertsCheckKubelets: the flag-level bad inputs of the
+// kubelets source (its unreachable kubelets are in check_kubelets_test.go).
+func TestBadInputCertsCheckKubelets(t *testing.T) {
+	c := framework.Shared(t)
+	admin := c.Clientset()
+	in := newCertsInputs(t)
+	label := "badinput-" + randomSuffix(t)
+	node := "badinput-kubelet-" + label
+	ca := certtest.CA(t, "badinput-kubelet-ca")
+	leaf := certtest.New(t, certtest.Template{CommonName: "system:node:" + node, IPs: []net.IP{net.ParseIP("127.0.0.1")}}, ca)
+	createKubeletNode(t, admin, node, label, kubeletServe(t, "127.0.0.1", leaf.Key, leaf.Cert), corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "127.0.0.1"})
+	caFile := in.write("kubelet-ca.crt", ca.PEM())
+	leafFile := in.write("kubelet-leaf.crt", leaf.PEM())
+	missing := in.path("no-such-ca.crt")
+	body := keyBody(leaf.KeyPEM(t))
+	kubelets := func(args ...string) []string {
+		return check(append([]string{"--source", "kubelets", "-l", kubeletsLabel + "=" + label, "--kubelet-certificate-authority", caFile}, args...)...)
+	}
+	rows := []badInput{
+		{name: "the good kubelet (a control row)", args: kubelets(), code: 0, stdout: []string{"node/" + node + "/kubelet"}, never: []string{body}},
+		{name: "--kubelet-address-types unknown", args: kubelets("--kubelet-address-types", "InternalIP,PodIP"), code: 1,
+			err: `--kubelet-address-types "PodIP": unknown address type; use Hostname, InternalDNS, InternalIP, ExternalDNS, ExternalIP`},
+		{name: "--kubelet-address-types in the wrong case", args: kubelets("--kubelet-address-types", "internalip"), code: 1,
+			err: `--kubelet-address-types "internalip": unknown address type`},
+		{name: "--kubelet-address-types empty", args: kubelets("--kubelet-address-types", ""), code: 1,
+			err: "--kubelet-address-types must name at least one address type"},
+		{name: "--kubelet-certificate-authority a leaf certificate", args: kubelets("--kubelet-certificate-authority", leafFile), code: 1,
+			err: "--kubelet-certificate-authority " + leafFile + `: not a CA certificate ("CN=system:node:` + node + `" is not a CA`},
+		{name: "--kubelet-certificate-authority missing", args: kubelets("--kubelet-certificate-authority", missing), code: 1,
+			err: "--kubelet-certificate-authority " + missing + ": no such file or directory"},
+		{name: "--kubelet-certificate-authority empty", args: kubelets("--kubelet-certificate-authority", ""), code: 1,
+			err: `--kubelet-certificate-authority "": must not be empty`},
+		{name: "--parallel 0 with kubelets", args: kubelets("--parallel", "0"), code: 1, err: "--parallel 0: must be at least 1"},
+		{name: "--node naming a node that does not exist", args: kubelets("--node", "badinput-no-such-node"), code: 1,
+			err: "kubelets node/badinput-no-such-node: no such node matches the selectors"},
+	}
+	runBadInputs(t, badInputTable{disk: []string{in.dir}, rows: rows})
+}

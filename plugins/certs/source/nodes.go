@@ -129,38 +129,7 @@ func nodeLocation(node, file string) string {
 // targets lists the nodes and keeps those to run on; the others are
 // skipped or errors.
 func (s *Nodes) targets(ctx context.Context, sink Sink) []nodeTarget {
-	if s.Scope == nil || s.Scope.Client == nil {
-		sink.Error(s.Name(), "nodes", errors.New("no cluster to list the nodes of"))
-		return nil
-	}
-	want := map[string]bool{}
-	for _, n := range s.Names {
-		want[n] = true
-	}
-	seen := map[string]bool{}
-	var nodes []*corev1.Node
-	list := func(ctx context.Context, _ string, o metav1.ListOptions) (runtime.Object, error) {
-		return s.Scope.Client.CoreV1().Nodes().List(ctx, o)
-	}
-	opts := metav1.ListOptions{LabelSelector: s.Scope.LabelSelector, FieldSelector: s.Scope.FieldSelector}
-	s.Scope.each(ctx, sink, s.Name(), "nodes", false, list, opts, func(obj runtime.Object) {
-		n, ok := obj.(*corev1.Node)
-		if !ok || len(want) > 0 && !want[n.Name] {
-			return
-		}
-		seen[n.Name] = true
-		nodes = append(nodes, n)
-	})
-	for _, n := range s.Names {
-		if !seen[n] {
-			why := "no such node"
-			if s.Scope.LabelSelector != "" || s.Scope.FieldSelector != "" {
-				why = "no such node matches the selectors"
-			}
-			sink.Error(s.Name(), nodeLocation(n, ""), errors.New(why))
-		}
-	}
-	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+	nodes := selectNodes(ctx, sink, s.Name(), s.Scope, s.Names)
 	var out []nodeTarget
 	for _, n := range nodes {
 		loc := nodeLocation(n.Name, "")
@@ -185,6 +154,45 @@ func (s *Nodes) targets(ctx context.Context, sink Sink) []nodeTarget {
 		out = append(out, nodeTarget{node: n.Name, vm: vm})
 	}
 	return out
+}
+
+// selectNodes lists the Nodes of scope (its label and field selectors
+// apply), keeps those of names (--node; all when empty) and returns them
+// sorted by name; a name matching no Node is an error of source.
+func selectNodes(ctx context.Context, sink Sink, source string, scope *Scope, names []string) []*corev1.Node {
+	if scope == nil || scope.Client == nil {
+		sink.Error(source, "nodes", errors.New("no cluster to list the nodes of"))
+		return nil
+	}
+	want := map[string]bool{}
+	for _, n := range names {
+		want[n] = true
+	}
+	seen := map[string]bool{}
+	var nodes []*corev1.Node
+	list := func(ctx context.Context, _ string, o metav1.ListOptions) (runtime.Object, error) {
+		return scope.Client.CoreV1().Nodes().List(ctx, o)
+	}
+	opts := metav1.ListOptions{LabelSelector: scope.LabelSelector, FieldSelector: scope.FieldSelector}
+	scope.each(ctx, sink, source, "nodes", false, list, opts, func(obj runtime.Object) {
+		n, ok := obj.(*corev1.Node)
+		if !ok || len(want) > 0 && !want[n.Name] {
+			return
+		}
+		seen[n.Name] = true
+		nodes = append(nodes, n)
+	})
+	for _, n := range names {
+		if !seen[n] {
+			why := "no such node"
+			if scope.LabelSelector != "" || scope.FieldSelector != "" {
+				why = "no such node matches the selectors"
+			}
+			sink.Error(source, nodeLocation(n, ""), errors.New(why))
+		}
+	}
+	sort.Slice(nodes, func(i, j int) bool { return nodes[i].Name < nodes[j].Name })
+	return nodes
 }
 
 func isWindows(n *corev1.Node) bool {
