@@ -295,6 +295,12 @@ func (s *Kubelets) handshake(ctx context.Context, t kubeletTarget) ([]*x509.Cert
 		// Read the chain whatever it is; it is verified afterwards.
 		InsecureSkipVerify: true,
 		MinVersion:         tls.VersionTLS12,
+		// Only the certificate is wanted, not a channel to protect: a
+		// classical key exchange, cheaper than Go's default post-quantum
+		// hybrid (X25519MLKEM768), which the server would otherwise also
+		// pay for (BenchmarkKubelets: about 650 µs a kubelet, client and
+		// server, against 870 with the default).
+		CurvePreferences: []tls.CurveID{tls.X25519, tls.CurveP256},
 	})
 	if err := conn.HandshakeContext(ctx); err != nil {
 		var recErr tls.RecordHeaderError
