@@ -178,12 +178,15 @@ func (p *Probe) Run(ctx context.Context) (*Result, error) {
 	if len(res.Chain) == 0 {
 		return nil, fmt.Errorf("the server presented no certificate")
 	}
-	res.VerifyError = verifyChain(res.Chain, p.Roots, serverName)
+	res.VerifyError = VerifyChain(res.Chain, p.Roots, serverName)
 	res.Verified = res.VerifyError == nil
 	return res, nil
 }
 
-func verifyChain(chain []*x509.Certificate, roots *x509.CertPool, serverName string) error {
+// VerifyChain verifies a served chain (the server's certificate first, the
+// rest as intermediates) against roots for serverName, an IP address or a
+// DNS name; nil roots are the system's.
+func VerifyChain(chain []*x509.Certificate, roots *x509.CertPool, serverName string) error {
 	inter := x509.NewCertPool()
 	for _, c := range chain[1:] {
 		inter.AddCert(c)

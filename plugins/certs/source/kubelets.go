@@ -23,6 +23,7 @@ import (
 	"k8s.io/client-go/rest"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/tlsprobe"
 )
 
 // KubeletsSource is the kubelets source's name.
@@ -220,7 +221,7 @@ func (s *Kubelets) check(ctx context.Context, sink Sink, t kubeletTarget) kubele
 	}
 	verifyErr := s.RootsErr
 	if verifyErr == nil {
-		verifyErr = verifyFor(chain, s.Roots, t.address)
+		verifyErr = tlsprobe.VerifyChain(chain, s.Roots, t.address) // for the address dialled: IP or DNS SAN
 	} else {
 		verifyErr = fmt.Errorf("the cluster CA cannot be read: %w", verifyErr)
 	}
@@ -343,17 +344,6 @@ func sniOf(address string) string {
 		return ""
 	}
 	return address
-}
-
-// verifyFor verifies chain against roots for the address dialled (IP or
-// DNS SAN).
-func verifyFor(chain []*x509.Certificate, roots *x509.CertPool, address string) error {
-	inter := x509.NewCertPool()
-	for _, c := range chain[1:] {
-		inter.AddCert(c)
-	}
-	_, err := chain[0].Verify(x509.VerifyOptions{Roots: roots, Intermediates: inter, DNSName: address})
-	return err
 }
 
 // kubeletSelfSigned is true when the leaf signs itself (issuer = subject,
