@@ -5,10 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
@@ -113,7 +113,7 @@ func (a *aksStore) apply(ctx context.Context, m mutation, noWait bool, confirm f
 			if retries.PreconditionFailed > maxPreconditionRetries {
 				return nil, fmt.Errorf("gave up updating %s after %d attempts: other writers kept changing the cluster (%v)", a, attempt, err)
 			}
-			if err := sleepCtx(ctx, jitter(delay)); err != nil {
+			if err := sleepCtx(ctx, wait.Jitter(delay, 1)); err != nil {
 				return nil, err
 			}
 			if delay *= 2; delay > 10*time.Second {
@@ -165,7 +165,7 @@ func (a *aksStore) waitOut(ctx context.Context, refused *az.Error, etag string, 
 	if *idle++; *idle >= maxIdleRefusals {
 		return fmt.Errorf("updating %s: AKS refuses it (OperationNotAllowed) though no operation is running and the cluster does not change: %s", a, refused.Message)
 	}
-	return sleepCtx(ctx, jitter(time.Duration(*idle)*time.Second))
+	return sleepCtx(ctx, wait.Jitter(time.Duration(*idle)*time.Second, 1))
 }
 
 // writeAKS applies m to the AKS cluster's list (aksStore.apply). Without
@@ -283,7 +283,8 @@ func (w *writeOptions) reportAKS(c *api.CATrustChange, notes []string, planned *
 	return nil
 }
 
-// sleepCtx sleeps d unless ctx ends first.
+// sleepCtx sleeps d unless ctx ends first (ctx's error then); both
+// stores' retries pace themselves with it.
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -293,10 +294,4 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
-}
-
-// jitter is d plus up to d more, so that writers who lost together do not
-// retry together.
-func jitter(d time.Duration) time.Duration {
-	return d + time.Duration(rand.Int64N(int64(d)+1))
 }

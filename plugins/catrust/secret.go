@@ -492,12 +492,8 @@ func retryWrites(ctx context.Context, b wait.Backoff, retriable func(error) bool
 		if b.Jitter > 0 {
 			d = wait.Jitter(d, b.Jitter)
 		}
-		t := time.NewTimer(d)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := sleepCtx(ctx, d); err != nil {
+			return err
 		}
 		if b.Factor > 0 {
 			delay = time.Duration(float64(delay) * b.Factor)
