@@ -59,7 +59,7 @@ func (c *Collector) Found(source string, f Found) {
 	}
 	d.Source, d.Location, d.Name = source, f.Location, f.Name
 	d.CAName, d.ExternallyManaged = f.CAName, f.ExternallyManaged
-	d.Chain, d.Notes = f.Chain, f.Notes
+	d.Chain, d.Notes, d.Object = f.Chain, f.Notes, f.Object
 	d.Kubelet, d.PodCertificate = f.Kubelet, f.PodCertificate
 	d.SignerName, d.Requestor = f.SignerName, f.Requestor
 	c.mu.Lock()

@@ -99,6 +99,7 @@ func kubeletLocation(node string) string { return "node/" + node + "/kubelet" }
 // kubeletTarget is one Node's kubelet to dial.
 type kubeletTarget struct {
 	node        string
+	object      *api.ObjectReference
 	address     string
 	addressType corev1.NodeAddressType
 	port        int32
@@ -165,7 +166,7 @@ func (s *Kubelets) Collect(ctx context.Context, sink Sink) {
 // kubeletTargetOf picks the Node's first address of the types, in their
 // order, and its kubelet's port.
 func kubeletTargetOf(n *corev1.Node, types []corev1.NodeAddressType) (kubeletTarget, error) {
-	t := kubeletTarget{node: n.Name, port: n.Status.DaemonEndpoints.KubeletEndpoint.Port}
+	t := kubeletTarget{node: n.Name, object: nodeRef(n), port: n.Status.DaemonEndpoints.KubeletEndpoint.Port}
 	if t.port == 0 {
 		t.port = DefaultKubeletPort
 	}
@@ -234,7 +235,7 @@ func (s *Kubelets) check(ctx context.Context, sink Sink, t kubeletTarget) kubele
 		if verifyErr != nil {
 			ch.VerifyError = verifyErr.Error()
 		}
-		f := Found{Cert: c, Location: loc, Chain: ch, Kubelet: info}
+		f := Found{Cert: c, Location: loc, Object: t.object, Chain: ch, Kubelet: info}
 		if i > 0 {
 			f.Location = fmt.Sprintf("%s [%d]", loc, i)
 		}

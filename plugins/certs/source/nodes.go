@@ -115,8 +115,15 @@ func (s *Nodes) Collect(ctx context.Context, sink Sink) {
 
 // nodeTarget is a node to run the script on.
 type nodeTarget struct {
-	node string
-	vm   AzureVM
+	node   string
+	object *api.ObjectReference
+	vm     AzureVM
+}
+
+// nodeRef refers to a Node: the object node and kubelet certificates are
+// reported on.
+func nodeRef(n *corev1.Node) *api.ObjectReference {
+	return objectRef(n, "v1", "Node", "")
 }
 
 func nodeLocation(node, file string) string {
@@ -151,7 +158,7 @@ func (s *Nodes) targets(ctx context.Context, sink Sink) []nodeTarget {
 			sink.Error(s.Name(), loc, err)
 			continue
 		}
-		out = append(out, nodeTarget{node: n.Name, vm: vm})
+		out = append(out, nodeTarget{node: n.Name, object: nodeRef(n), vm: vm})
 	}
 	return out
 }
@@ -230,7 +237,7 @@ func (s *Nodes) checkNode(ctx context.Context, sink Sink, azPath string, timeout
 		sink.Error(s.Name(), loc, fmt.Errorf("az answered for %s with something that is not run-command output: %v", t.vm, err))
 		return
 	}
-	s.report(sink, t.node, out)
+	s.report(sink, t.node, t.object, out)
 }
 
 // collectCaptured reads --run-command-output: one node's output, or several
@@ -295,7 +302,7 @@ func (s *Nodes) collectCaptured(sink Sink) {
 		}
 		// What the output says is wrong is said of the capture, which
 		// is the input the user gave.
-		s.report(capturedSink{sink, fmt.Sprintf("%s, line %d", from, c.Line)}, name, out)
+		s.report(capturedSink{sink, fmt.Sprintf("%s, line %d", from, c.Line)}, name, nil, out)
 	}
 	for _, n := range s.Names {
 		if !seen[n] {
@@ -327,7 +334,7 @@ func chunksNamed(chunks []runcommand.Chunk) bool {
 
 // report turns one node's parsed output into entries, skipped files and
 // errors.
-func (s *Nodes) report(sink Sink, node string, out *runcommand.Output) {
+func (s *Nodes) report(sink Sink, node string, object *api.ObjectReference, out *runcommand.Output) {
 	name := s.Name()
 	loc := nodeLocation(node, "")
 	explained := false
@@ -378,7 +385,7 @@ func (s *Nodes) report(sink Sink, node string, out *runcommand.Output) {
 			if file != "" {
 				baseName = path.Base(file)
 			}
-			sink.Found(name, Found{Description: desc, Location: l, Name: baseName, Notes: notes})
+			sink.Found(name, Found{Description: desc, Location: l, Name: baseName, Object: object, Notes: notes})
 		}
 	}
 	if out.Lost != nil {

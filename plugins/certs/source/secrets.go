@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
+	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 )
 
@@ -64,7 +65,7 @@ func (s *Secrets) secret(secret *corev1.Secret, sink Sink) {
 			sink.Skipped(s.Name(), loc, emptyTLSKeyReason(key))
 			continue
 		}
-		reportBytes(s.Name(), loc, value, sink)
+		reportBytes(s.Name(), loc, objectRef(secret, "v1", "Secret", dataField(key)), value, sink)
 	}
 }
 
@@ -92,7 +93,7 @@ func holdsPEMCertificate(v []byte) bool {
 
 // reportBytes parses one stored value and reports its certificates (every
 // one of a chain, with its index) or the error, at loc.
-func reportBytes(source, loc string, value []byte, sink Sink) {
+func reportBytes(source, loc string, obj *api.ObjectReference, value []byte, sink Sink) {
 	b, err := certificate.Parse(value)
 	if err != nil {
 		sink.Error(source, loc, err)
@@ -105,9 +106,22 @@ func reportBytes(source, loc string, value []byte, sink Sink) {
 		if len(b.Certificates) > 1 {
 			l = fmt.Sprintf("%s [%d]", loc, i)
 		}
-		sink.Found(source, Found{Cert: c, Location: l, Notes: b.Notes()})
+		sink.Found(source, Found{Cert: c, Location: l, Object: obj, Notes: b.Notes()})
 	}
 }
+
+// objectRef refers to obj, of apiVersion and kind (list items carry no
+// TypeMeta), at field.
+func objectRef(obj metav1.Object, apiVersion, kind, field string) *api.ObjectReference {
+	return &api.ObjectReference{
+		APIVersion: apiVersion, Kind: kind,
+		Namespace: obj.GetNamespace(), Name: obj.GetName(), UID: obj.GetUID(),
+		FieldPath: field,
+	}
+}
+
+// dataField is the field path of key in a Secret's or ConfigMap's data.
+func dataField(key string) string { return "data[" + key + "]" }
 
 func joinSelectors(selectors ...string) string {
 	var parts []string

@@ -10,6 +10,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 
+	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/certificate/certtest"
 )
 
@@ -64,5 +65,26 @@ func TestSecretsEmptyTLSKeys(t *testing.T) {
 	sort.Strings(found)
 	if fmt.Sprint(found) != "[secret/apps/acme-blank/tls.crt secret/apps/acme/tls.crt]" {
 		t.Errorf("certificates at %v", found)
+	}
+}
+
+// TestSecretsObjectReference: each certificate names the Secret and the key
+// it was read from, which Events and metrics are attached to.
+func TestSecretsObjectReference(t *testing.T) {
+	leaf := certtest.New(t, certtest.Template{CommonName: "web"}, nil)
+	client := fake.NewClientset(&corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "web", UID: "uid-1"},
+		Type:       corev1.SecretTypeTLS,
+		Data:       map[string][]byte{"tls.crt": leaf.PEM(), "tls.key": []byte("not read")},
+	})
+	rec := newRecorder()
+	(&Secrets{Scope: &Scope{Client: client, Namespace: "apps"}}).Collect(context.Background(), rec)
+	r := rec.Report()
+	if len(r.Certificates) != 1 || r.Certificates[0].Object == nil {
+		t.Fatalf("certificates = %+v, want one with an object", r.Certificates)
+	}
+	want := api.ObjectReference{APIVersion: "v1", Kind: "Secret", Namespace: "apps", Name: "web", UID: "uid-1", FieldPath: "data[tls.crt]"}
+	if got := *r.Certificates[0].Object; got != want {
+		t.Errorf("object = %+v, want %+v", got, want)
 	}
 }

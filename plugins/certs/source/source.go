@@ -34,6 +34,9 @@ type Found struct {
 	ExternallyManaged bool
 	// SignerName and Requestor of the CSR it was issued through.
 	SignerName, Requestor string
+	// Object is the Kubernetes object it was read from (in-cluster
+	// sources; the Node for node and kubelet certificates).
+	Object *api.ObjectReference
 	// Chain is set for certificates a TLS server presented.
 	Chain *api.ChainInfo
 	// Kubelet is set by the kubelets source, PodCertificate by podcerts.

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"strings"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+
+	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 )
 
 // Webhooks reports the CA bundles the API server trusts to call out:
@@ -37,7 +40,8 @@ func (w *Webhooks) Collect(ctx context.Context, sink Sink) {
 		}, opts, func(obj runtime.Object) {
 			if c, ok := obj.(*admissionv1.ValidatingWebhookConfiguration); ok {
 				for _, h := range c.Webhooks {
-					w.bundle(fmt.Sprintf("validatingwebhookconfiguration/%s/%s", c.Name, h.Name), h.ClientConfig.CABundle, sink)
+					w.bundle(fmt.Sprintf("validatingwebhookconfiguration/%s/%s", c.Name, h.Name),
+						objectRef(c, admissionv1.SchemeGroupVersion.String(), "ValidatingWebhookConfiguration", webhookField(h.Name)), h.ClientConfig.CABundle, sink)
 				}
 			}
 		})
@@ -47,7 +51,8 @@ func (w *Webhooks) Collect(ctx context.Context, sink Sink) {
 		}, opts, func(obj runtime.Object) {
 			if c, ok := obj.(*admissionv1.MutatingWebhookConfiguration); ok {
 				for _, h := range c.Webhooks {
-					w.bundle(fmt.Sprintf("mutatingwebhookconfiguration/%s/%s", c.Name, h.Name), h.ClientConfig.CABundle, sink)
+					w.bundle(fmt.Sprintf("mutatingwebhookconfiguration/%s/%s", c.Name, h.Name),
+						objectRef(c, admissionv1.SchemeGroupVersion.String(), "MutatingWebhookConfiguration", webhookField(h.Name)), h.ClientConfig.CABundle, sink)
 				}
 			}
 		})
@@ -55,10 +60,10 @@ func (w *Webhooks) Collect(ctx context.Context, sink Sink) {
 		return
 	}
 	w.Scope.each(ctx, sink, w.Name(), "apiservices", false, w.dynamicList(apiServicesGVR), opts, func(obj runtime.Object) {
-		w.unstructuredBundle(obj, "apiservice", sink, "spec", "caBundle")
+		w.unstructuredBundle(obj, "apiservice", "APIService", sink, "spec", "caBundle")
 	})
 	w.Scope.each(ctx, sink, w.Name(), "customresourcedefinitions", false, w.dynamicList(crdsGVR), opts, func(obj runtime.Object) {
-		w.unstructuredBundle(obj, "customresourcedefinition", sink, "spec", "conversion", "webhook", "clientConfig", "caBundle")
+		w.unstructuredBundle(obj, "customresourcedefinition", "CustomResourceDefinition", sink, "spec", "conversion", "webhook", "clientConfig", "caBundle")
 	})
 }
 
@@ -68,7 +73,7 @@ func (w *Webhooks) dynamicList(gvr schema.GroupVersionResource) listFunc {
 	}
 }
 
-func (w *Webhooks) unstructuredBundle(obj runtime.Object, kind string, sink Sink, path ...string) {
+func (w *Webhooks) unstructuredBundle(obj runtime.Object, kind, kindName string, sink Sink, path ...string) {
 	u, ok := obj.(*unstructured.Unstructured)
 	if !ok {
 		return
@@ -83,12 +88,20 @@ func (w *Webhooks) unstructuredBundle(obj runtime.Object, kind string, sink Sink
 		sink.Error(w.Name(), loc, fmt.Errorf("caBundle is not base64: %v", err))
 		return
 	}
-	w.bundle(loc, data, sink)
+	ref := objectRef(u, u.GetAPIVersion(), kindName, strings.Join(path, "."))
+	if ref.APIVersion == "" {
+		ref.APIVersion = map[string]string{"APIService": apiServicesGVR.GroupVersion().String(), "CustomResourceDefinition": crdsGVR.GroupVersion().String()}[kindName]
+	}
+	w.bundle(loc, ref, data, sink)
 }
 
-func (w *Webhooks) bundle(loc string, caBundle []byte, sink Sink) {
+// webhookField is the field path of a webhook's CA bundle in its
+// configuration.
+func webhookField(name string) string { return "webhooks[" + name + "].clientConfig.caBundle" }
+
+func (w *Webhooks) bundle(loc string, obj *api.ObjectReference, caBundle []byte, sink Sink) {
 	if len(caBundle) == 0 {
 		return
 	}
-	reportBytes(w.Name(), loc, caBundle, sink)
+	reportBytes(w.Name(), loc, obj, caBundle, sink)
 }

@@ -1,6 +1,9 @@
 package v1alpha1
 
-import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
 
 // CertificateStatus is the verdict on one certificate's validity period.
 type CertificateStatus string
@@ -63,6 +66,11 @@ type Certificate struct {
 	// CertificateSigningRequest (source csr).
 	SignerName string `json:"signerName,omitempty"`
 	Requestor  string `json:"requestor,omitempty"`
+	// Object is the Kubernetes object the certificate was read from, for
+	// the in-cluster sources (a Secret, a CertificateSigningRequest, a
+	// webhook configuration, …) and the Node of node and kubelet
+	// certificates; unset for files and endpoints.
+	Object *ObjectReference `json:"object,omitempty"`
 	// Chain is set for certificates a TLS server presented.
 	Chain *ChainInfo `json:"chain,omitempty"`
 	// Kubelet is set for the certificates a kubelet serves (source
@@ -74,6 +82,22 @@ type Certificate struct {
 	// Notes are findings about this certificate for people: what was unusual
 	// in how it was stored, what to do about it.
 	Notes []string `json:"notes,omitempty"`
+}
+
+// ObjectReference names the Kubernetes object a certificate was read from,
+// and where in it.
+type ObjectReference struct {
+	APIVersion string    `json:"apiVersion"`
+	Kind       string    `json:"kind"`
+	Namespace  string    `json:"namespace,omitempty"`
+	Name       string    `json:"name"`
+	UID        types.UID `json:"uid,omitempty"`
+	// FieldPath is the field that holds the certificate, as in an
+	// ObjectReference: data[tls.crt], status.certificate,
+	// webhooks[NAME].clientConfig.caBundle, spec.caBundle, …; empty when
+	// the certificate is not in the object (a Node's files, its kubelet's
+	// serving certificate).
+	FieldPath string `json:"fieldPath,omitempty"`
 }
 
 // KubeletInfo is what kubectl certs check --source kubelets learned of the
