@@ -102,7 +102,13 @@ var (
 		Status: EXPIRED, NOT_YET_VALID, CRITICAL (within --critical-within), WARNING
 		(within --warn-within), OK. Exit status: 0 all OK; 1 something could not be
 		read (listed under errors, the rest is still checked); 2 the worst is WARNING;
-		3 the worst is CRITICAL, EXPIRED or NOT_YET_VALID; the highest wins.`)
+		3 the worst is CRITICAL, EXPIRED or NOT_YET_VALID; the highest wins.
+
+		-o prometheus prints the report as Prometheus metrics, with the names and labels of
+		x509-certificate-exporter (x509_cert_not_after, x509_cert_expired, x509_read_errors, …)
+		plus kubecerts_check_errors, kubecerts_check_timestamp_seconds and
+		kubecerts_check_duration_seconds; --textfile FILE writes them to FILE, replaced at once
+		(mode 0644), for node_exporter's textfile collector.`)
 
 	checkExample = templates.Examples(`
 		# Check the current context: kubeconfig credentials and the served certificate
@@ -133,7 +139,10 @@ var (
 		kubectl certs check --run-command-output captured.txt
 
 		# The certificates that expire within 60 days, as JSON for jq
-		kubectl certs check --expiring-within 60d -o json | jq -r '.certificates[] | [.location, .notAfter] | @tsv'`)
+		kubectl certs check --expiring-within 60d -o json | jq -r '.certificates[] | [.location, .notAfter] | @tsv'
+
+		# A control-plane node's PKI as Prometheus metrics, for node_exporter's textfile collector
+		kubectl certs check --pki-dir /etc/kubernetes/pki --textfile /var/lib/node_exporter/textfile/kubecerts.prom`)
 )
 
 // CheckOptions is kubectl certs check.
@@ -172,9 +181,14 @@ type CheckOptions struct {
 	KubeletAddressTypes []string
 	KubeletCA           string
 
+	// Textfile is --textfile: the metrics written to this file.
+	Textfile string
+
 	PrintFlags *printing.PrintFlags
 	genericiooptions.IOStreams
 
+	// started is when Run began, for kubecerts_check_duration_seconds.
+	started  time.Time
 	factory  cmdutil.Factory
 	selected map[string]bool
 	contexts []source.Context
@@ -199,7 +213,7 @@ type CheckOptions struct {
 
 // NewCheckOptions returns the defaults.
 func NewCheckOptions(streams genericiooptions.IOStreams) *CheckOptions {
-	return &CheckOptions{
+	o := &CheckOptions{
 		PKIDir:              "/etc/kubernetes/pki",
 		KubeconfigDir:       "/etc/kubernetes",
 		KubeletPKIDir:       "/var/lib/kubelet/pki",
@@ -217,6 +231,8 @@ func NewCheckOptions(streams genericiooptions.IOStreams) *CheckOptions {
 		IOStreams:           streams,
 		now:                 time.Now,
 	}
+	o.PrintFlags.Extra = map[string]printers.ResourcePrinter{FormatPrometheus: o.metricsPrinter()}
+	return o
 }
 
 // NewCmdCheck is kubectl certs check.
@@ -270,6 +286,7 @@ func newCmdCheck(f cmdutil.Factory, o *CheckOptions) *cobra.Command {
 	fl.StringSliceVar(&o.KubeletAddressTypes, "kubelet-address-types", o.KubeletAddressTypes, "Kubelets source: the Node address types to dial, in order of preference (as kube-apiserver's --kubelet-preferred-address-types); the Node's addresses of these types are the names its certificate must cover.")
 	fl.StringVar(&o.KubeletCA, "kubelet-certificate-authority", "", "Kubelets source: the CA to verify kubelet certificates against (as kube-apiserver's --kubelet-certificate-authority); default: the kubeconfig's CA.")
 	fl.StringVar(&o.RunCommandOutput, "run-command-output", "", "Nodes source: read output captured from az vm|vmss run-command invoke (JSON or tsv; FILE or - for stdin) instead of running az; several nodes each after a line \"### node: NAME\".")
+	fl.StringVar(&o.Textfile, "textfile", "", "Write the report as Prometheus metrics to this file (implies -o prometheus), replaced at once, for node_exporter's textfile collector.")
 	o.PrintFlags.AddFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("source", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return allSources, cobra.ShellCompDirectiveNoFileComp
@@ -328,6 +345,7 @@ func (o *CheckOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 			o.selected[name] = true
 		}
 	}
+	o.completeTextfile()
 	var err error
 	if o.printer, err = o.PrintFlags.ToPrinter(); err != nil {
 		return err
@@ -545,7 +563,7 @@ func (o *CheckOptions) Validate(cmd *cobra.Command) error {
 	if err := o.Thresholds.Validate(); err != nil {
 		return cli.UsageErrorf(cmd, "%v", err)
 	}
-	return nil
+	return o.validateTextfile(cmd)
 }
 
 func (o *CheckOptions) anyClusterSource() bool {
@@ -661,6 +679,7 @@ func (o *CheckOptions) requestTimeout() time.Duration {
 
 // Run checks the sources, prints the report and returns the exit status.
 func (o *CheckOptions) Run(cmd *cobra.Command) error {
+	o.started = o.now()
 	collector := source.NewCollector(o.now(), o.Thresholds, o.AllContexts)
 	if o.ctxErr != nil {
 		name := SourceKubeconfig
@@ -687,7 +706,7 @@ func (o *CheckOptions) Run(cmd *cobra.Command) error {
 	report := collector.Report()
 	o.filter(report)
 	source.SortCertificates(report.Certificates, o.SortBy)
-	if err := o.printer.PrintObj(report, o.Out); err != nil {
+	if err := o.printReport(report); err != nil {
 		return err
 	}
 	o.printDiagnostics(report)

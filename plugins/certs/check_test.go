@@ -52,6 +52,7 @@ func TestCheckFilesGolden(t *testing.T) {
 		{"check-files.json", []string{"-o", "json"}},
 		{"check-files.yaml", []string{"-o", "yaml"}},
 		{"check-files.by-location", []string{"--sort-by", "location", "--no-headers"}},
+		{"check-files.prometheus", []string{"-o", "prometheus"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			code, out, _ := runCheck(t, append(files, tt.args...)...)
@@ -292,5 +293,55 @@ func TestKubeconfigErrorSaysWhereOnce(t *testing.T) {
 		if where != tt.where || err.Error() != tt.wantM {
 			t.Errorf("%v: %q %q, want %q %q", tt.err, where, err, tt.where, tt.wantM)
 		}
+	}
+}
+
+// TestCheckTextfile: --textfile writes what -o prometheus prints, mode
+// 0644, nothing on stdout, the exit status kept; a bad --textfile is one
+// line before anything is checked, and nothing is written.
+func TestCheckTextfile(t *testing.T) {
+	files := []string{"--file", "testdata/bundle.pem", "--file", "testdata/soon.pem", "--file", "testdata/expired.pem"}
+	_, want, _ := runCheck(t, append(files, "-o", "prometheus")...)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kubecerts.prom")
+	code, out, errOut := runCheck(t, append(files, "--textfile", path)...)
+	if code != exitcode.Critical || out != "" || errOut != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q; want 3 and nothing printed", code, out, errOut)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("textfile differs from -o prometheus:\n%s\nwant\n%s", got, want)
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, want 0644", st.Mode().Perm())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+		t.Errorf("directory holds %d entries, want the file alone", len(entries))
+	}
+
+	notDir := filepath.Join(dir, "kubecerts.prom", "x.prom")
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"missing directory", []string{"--textfile", filepath.Join(dir, "missing", "x.prom")}, "--textfile " + filepath.Join(dir, "missing", "x.prom") + ": directory " + filepath.Join(dir, "missing") + ": no such file or directory"},
+		{"parent is a file", []string{"--textfile", notDir}, "is not a directory"},
+		{"a directory", []string{"--textfile", dir}, "is a directory"},
+		{"empty", []string{"--textfile", ""}, "must not be empty"},
+		{"another format", []string{"--textfile", path, "-o", "json"}, "-o json cannot go with it"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errOut := runCheck(t, append(files, tt.args...)...)
+			if code != exitcode.Error || out != "" || !strings.Contains(errOut, tt.want) || strings.Count(errOut, "\n") != 1 {
+				t.Errorf("exit %d, stdout %q, stderr %q; want 1 and one line with %q", code, out, errOut, tt.want)
+			}
+		})
+	}
+	if got2, _ := os.ReadFile(path); string(got2) != want {
+		t.Errorf("a failed run changed the textfile")
 	}
 }

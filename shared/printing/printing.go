@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -39,6 +40,9 @@ type Namer interface {
 type PrintFlags struct {
 	*genericclioptions.PrintFlags
 	NoHeaders bool
+	// Extra are the formats a command adds to these, by -o value
+	// (kubectl certs check's prometheus).
+	Extra map[string]printers.ResourcePrinter
 }
 
 // NewPrintFlags returns the output flags with the table as default.
@@ -48,7 +52,12 @@ func NewPrintFlags() *PrintFlags {
 
 // AllowedFormats lists the values -o accepts.
 func (f *PrintFlags) AllowedFormats() []string {
-	return append([]string{"wide"}, f.PrintFlags.AllowedFormats()...)
+	extra := make([]string, 0, len(f.Extra))
+	for name := range f.Extra {
+		extra = append(extra, name)
+	}
+	sort.Strings(extra)
+	return append(append([]string{"wide"}, f.PrintFlags.AllowedFormats()...), extra...)
 }
 
 // AddFlags binds the output flags to cmd.
@@ -90,6 +99,8 @@ func (f *PrintFlags) ToPrinter() (printers.ResourcePrinter, error) {
 		return &TablePrinter{Options: printers.PrintOptions{Wide: out == "wide", NoHeaders: f.NoHeaders}}, nil
 	case out == "name":
 		return NamePrinter{}, nil
+	case f.Extra[out] != nil && !templateGiven:
+		return f.Extra[out], nil
 	}
 	if err := f.checkTemplateFile(); err != nil {
 		return nil, err

@@ -311,6 +311,9 @@ current-context: ctx
 func TestBadInputCertsCheckFlags(t *testing.T) {
 	in := newCertsInputs(t)
 	good := []string{"--file", in.good}
+	locked := in.mkdir("textfile-locked")
+	in.chmod(locked, 0o555)
+	nobody := asNobody(t, "kubectl-certs")
 	usage := func(name string, code int, err string, args ...string) badInput {
 		return badInput{name: name, args: check(append(append([]string{}, good...), args...)...), code: code, err: err}
 	}
@@ -342,6 +345,14 @@ func TestBadInputCertsCheckFlags(t *testing.T) {
 		usage("--run-command-output with --source file", 1, "--run-command-output is read by the nodes source", "--source", "file", "--run-command-output", in.good),
 		{name: "--expiring-within filters everything out", args: check(append(good, "--expiring-within", "1d")...), code: 0,
 			stderr: []string{"note: no certificates found"}},
+		usage("-o prometheus with a template", 1, "template", "-o", "prometheus", "--template", "{{.x}}"),
+		usage("--textfile into a missing directory", 1, "--textfile "+in.path("missing/certs.prom")+": directory "+in.path("missing")+": no such file or directory",
+			"--textfile", in.path("missing/certs.prom")),
+		usage("--textfile below a file", 1, "--textfile "+in.good+"/certs.prom: "+in.good+" is not a directory", "--textfile", in.good+"/certs.prom"),
+		usage("--textfile a directory", 1, "--textfile "+in.dir+": is a directory", "--textfile", in.dir),
+		usage("--textfile with -o json", 1, "--textfile writes the Prometheus format: -o json cannot go with it", "--textfile", in.path("certs.prom"), "-o", "json"),
+		{name: "--textfile into an unwritable directory", args: check(append(good, "--textfile", locked+"/certs.prom")...), code: 1,
+			err: "--textfile " + locked + "/certs.prom: directory " + locked + " cannot be written: permission denied", before: nobody},
 	}
 	runBadInputs(t, badInputTable{disk: []string{in.dir}, rows: rows})
 }
