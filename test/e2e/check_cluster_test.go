@@ -27,6 +27,9 @@ import (
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/certificate/certtest"
 	"github.com/kubecerts/kubecerts/test/e2e/framework"
@@ -185,6 +188,53 @@ func TestCheckInClusterSources(t *testing.T) {
 	got := findBy(r, func(x *api.Certificate) bool { return x.Location == "csr/"+csrName })
 	if got == nil || got.SignerName != certificatesv1.KubeletServingSignerName || got.Requestor != "system:node:worker-csrsrc" || got.Issuer != c.CACert.Subject.String() {
 		t.Errorf("csr entry = %+v", got)
+	}
+	if got != nil && (got.Object == nil || got.Object.Kind != "CertificateSigningRequest" || got.Object.Name != csrName || got.Object.UID == "" || got.Object.FieldPath != "status.certificate") {
+		t.Errorf("csr entry's object = %+v", got.Object)
+	}
+
+	// The objects the certificates were read from, and the metrics made of
+	// them: the exporter's labels for Secrets and CA bundles.
+	r, _, _ = certsCheck(t, c.AdminKubeconfig, "--source", "secrets,webhooks", "-n", ns)
+	sec, err := admin.CoreV1().Secrets(ns).Get(ctx, "chain-2", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := findBy(r, func(x *api.Certificate) bool { return x.Location == "secret/"+ns+"/chain-2/tls.crt [1]" }); got == nil || got.Object == nil ||
+		*got.Object != (api.ObjectReference{APIVersion: "v1", Kind: "Secret", Namespace: ns, Name: "chain-2", UID: sec.UID, FieldPath: "data[tls.crt]"}) {
+		t.Errorf("chain-2's second certificate: %+v", got)
+	}
+	stdout, stderr, err := framework.Kubectl(ctx, framework.BuildPlugins(t), c.AdminKubeconfig, "certs", "check", "--source", "secrets,webhooks", "-n", ns, "-o", "prometheus")
+	if code := exitCode(t, err); code != 1 {
+		t.Errorf("-o prometheus: exit %d, want 1 (the garbage secret); stderr:\n%s", code, stderr)
+	}
+	assertNoPrivateKey(t, stdout+stderr)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(strings.NewReader(stdout))
+	if err != nil {
+		t.Fatalf("-o prometheus does not parse: %v\n%s", err, stdout)
+	}
+	series := map[string]map[string]string{}
+	for _, m := range families["x509_cert_not_after"].GetMetric() {
+		labels := map[string]string{}
+		for _, l := range m.GetLabel() {
+			labels[l.GetName()] = l.GetValue()
+		}
+		series[labels["location"]] = labels
+	}
+	if l := series["secret/"+ns+"/chain-1/tls.crt"]; l["secret_namespace"] != ns || l["secret_name"] != "chain-1" || l["secret_key"] != "tls.crt" || l["subject_CN"] != "chain1-root" {
+		t.Errorf("chain-1's series: %v", l)
+	}
+	if l := series["validatingwebhookconfiguration/"+vwc.Name+"/check.kubecerts.io"]; l["cabundle_resource_kind"] != "ValidatingWebhookConfiguration" ||
+		l["cabundle_resource_name"] != vwc.Name || l["cabundle_entry"] != "check.kubecerts.io" || l["subject_CN"] != "webhook-ca" {
+		t.Errorf("the webhook's series: %v", l)
+	}
+	if len(series) != len(r.Certificates) {
+		t.Errorf("%d series, %d certificates in the JSON", len(series), len(r.Certificates))
+	}
+	errs := families["kubecerts_check_errors"].GetMetric()
+	if len(errs) != 1 || families["x509_read_errors"].GetMetric()[0].GetGauge().GetValue() != 1 {
+		t.Errorf("errors: %v / %v, want the garbage secret's", errs, families["x509_read_errors"])
 	}
 }
 
