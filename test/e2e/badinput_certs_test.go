@@ -342,6 +342,8 @@ func TestBadInputCertsCheckFlags(t *testing.T) {
 		usage("--run-command-output with --source file", 1, "--run-command-output is read by the nodes source", "--source", "file", "--run-command-output", in.good),
 		{name: "--expiring-within filters everything out", args: check(append(good, "--expiring-within", "1d")...), code: 0,
 			stderr: []string{"note: no certificates found"}},
+		{name: "--record-events with file sources only", args: check(append(good, "--record-events")...), code: 0,
+			stdout: []string{"CN=" + in.goodCN}, stderr: []string{"note: --record-events: the sources checked (file) hold no Kubernetes objects"}},
 	}
 	runBadInputs(t, badInputTable{disk: []string{in.dir}, rows: rows})
 }
