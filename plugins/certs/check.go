@@ -108,7 +108,14 @@ var (
 		x509-certificate-exporter (x509_cert_not_after, x509_cert_expired, x509_read_errors, …)
 		plus kubecerts_check_errors, kubecerts_check_timestamp_seconds and
 		kubecerts_check_duration_seconds; --textfile FILE writes them to FILE, replaced at once
-		(mode 0644), for node_exporter's textfile collector.`)
+		(mode 0644), for node_exporter's textfile collector.
+
+		--record-events records a Warning Event on the object holding each certificate
+		reported at WARNING or worse (Secret, CSR, webhook configuration; the Node for
+		node and kubelet certificates), reason CertificateExpiring, CertificateExpired
+		or CertificateNotYetValid; a later run updates it (its series) instead of adding
+		one. An Event that cannot be recorded (no RBAC on events.events.k8s.io, another
+		API error) is a warning, not an error.`)
 
 	checkExample = templates.Examples(`
 		# Check the current context: kubeconfig credentials and the served certificate
@@ -138,6 +145,9 @@ var (
 		# The same from output captured earlier with az ... run-command invoke
 		kubectl certs check --run-command-output captured.txt
 
+		# From a CronJob: TLS secrets in every namespace, an Event on each expiring one
+		kubectl certs check --source secrets -A --record-events
+
 		# The certificates that expire within 60 days, as JSON for jq
 		kubectl certs check --expiring-within 60d -o json | jq -r '.certificates[] | [.location, .notAfter] | @tsv'
 
@@ -159,6 +169,7 @@ type CheckOptions struct {
 	SortBy         string
 	Statuses       []string
 	ExpiringWithin time.Duration
+	RecordEvents   bool
 
 	// In-cluster sources.
 	AllNamespaces  bool
@@ -271,6 +282,7 @@ func newCmdCheck(f cmdutil.Factory, o *CheckOptions) *cobra.Command {
 	fl.StringVar(&o.SortBy, "sort-by", o.SortBy, "Sort by expiry (soonest first) or location.")
 	fl.StringSliceVar(&o.Statuses, "status", nil, "Report only certificates with these statuses: OK, WARNING, CRITICAL, EXPIRED, NOT_YET_VALID.")
 	fl.Var(duration.NewValue(&o.ExpiringWithin), "expiring-within", "Report only certificates that expire within this time (expired ones included).")
+	fl.BoolVar(&o.RecordEvents, "record-events", false, "Record a Kubernetes Event on the object holding each certificate reported at WARNING or worse; a later run updates it. Failures to record are warnings.")
 	fl.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "In-cluster sources: list across all namespaces (default: the context's namespace, or -n).")
 	fl.StringVarP(&o.LabelSelector, "selector", "l", "", "In-cluster sources: a label selector, as in kubectl get.")
 	fl.StringVar(&o.FieldSelector, "field-selector", "", "In-cluster sources: a field selector, as in kubectl get (secrets are also filtered on type=kubernetes.io/tls unless --all-secret-types).")
@@ -706,6 +718,9 @@ func (o *CheckOptions) Run(cmd *cobra.Command) error {
 	report := collector.Report()
 	o.filter(report)
 	source.SortCertificates(report.Certificates, o.SortBy)
+	// Events are recorded now, for the summary to count them; their
+	// warnings and note are printed after the report.
+	defer o.recordEvents(cmd, report)()
 	if err := o.printReport(report); err != nil {
 		return err
 	}

@@ -353,6 +353,8 @@ func TestBadInputCertsCheckFlags(t *testing.T) {
 		usage("--textfile with -o json", 1, "--textfile writes the Prometheus format: -o json cannot go with it", "--textfile", in.path("certs.prom"), "-o", "json"),
 		{name: "--textfile into an unwritable directory", args: check(append(good, "--textfile", locked+"/certs.prom")...), code: 1,
 			err: "--textfile " + locked + "/certs.prom: directory " + locked + " cannot be written: permission denied", before: nobody},
+		{name: "--record-events with file sources only", args: check(append(good, "--record-events")...), code: 0,
+			stdout: []string{"CN=" + in.goodCN}, stderr: []string{"note: --record-events: the sources checked (file) hold no Kubernetes objects"}},
 	}
 	runBadInputs(t, badInputTable{disk: []string{in.dir}, rows: rows})
 }

@@ -50,6 +50,25 @@ type Summary struct {
 	Expired     int `json:"expired"`
 	NotYetValid int `json:"notYetValid"`
 	Errors      int `json:"errors"`
+	// Events counts the Kubernetes Events --record-events wrote; set only
+	// with --record-events.
+	Events *EventsSummary `json:"events,omitempty"`
+}
+
+// EventsSummary counts the Events (events.k8s.io/v1) kubectl certs check
+// --record-events wrote for the certificates at WARNING or worse held by a
+// Kubernetes object.
+type EventsSummary struct {
+	// Recorded is Created plus Updated.
+	Recorded int `json:"recorded"`
+	// Created counts new Events; Updated, Events of an earlier run whose
+	// series was counted up.
+	Created int `json:"created"`
+	Updated int `json:"updated"`
+	// Failed counts the Events that could not be written (no permission,
+	// another API error, out of time); each namespace's failures are a
+	// warning on stderr, never an error of the report.
+	Failed int `json:"failed"`
 }
 
 // Add counts one certificate of status s.
