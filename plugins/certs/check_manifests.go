@@ -90,7 +90,7 @@ var notCarried = map[string]bool{
 	"output": true, "template": true, "allow-missing-template-keys": true, "show-managed-fields": true,
 	"source": true, "all-contexts": true,
 	"file": true, "pki-dir": true, "kubeconfig-dir": true, "kubelet-pki-dir": true, "k3s-dir": true,
-	"az-path": true, "node-cert-path": true, "run-command-output": true,
+	"az-path": true, "node-cert-path": true, "run-command-output": true, "textfile": true,
 	"kubelet-certificate-authority": true,
 }
 
@@ -158,6 +158,9 @@ func (m *manifestFlags) complete(f cmdutil.Factory, cmd *cobra.Command, o *Check
 	}
 	if fl.Changed("run-command-output") {
 		return checkManifestParams{}, cli.UsageErrorf(cmd, "--print-manifests: --run-command-output cannot run in the cluster: it reads output captured on this machine")
+	}
+	if fl.Changed("textfile") {
+		return checkManifestParams{}, cli.UsageErrorf(cmd, "--print-manifests: --textfile cannot run in the cluster: it writes a file on this machine, and the job's root filesystem is read-only (its report goes to its log)")
 	}
 	names, from := jobSources(fl, o.Sources)
 	for _, name := range names {

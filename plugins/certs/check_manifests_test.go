@@ -345,6 +345,8 @@ func TestCheckManifestsRefusals(t *testing.T) {
 		{[]string{"--node", "n1"}, `source "nodes" (from --node) cannot run in the cluster`},
 		{[]string{"--run-command-output", "out.txt", "--source", "nodes"}, "--print-manifests: --run-command-output cannot run in the cluster"},
 		{[]string{"--all-contexts"}, "--print-manifests: --all-contexts cannot run in the cluster"},
+		{[]string{"--source", "secrets", "--textfile", "certs.prom"}, "--print-manifests: --textfile cannot run in the cluster: it writes a file on this machine"},
+		{[]string{"--source", "secrets", "-o", "prometheus"}, `--output "prometheus": --print-manifests prints yaml (the default) or json`},
 		{[]string{"--source", "bogus"}, `--source "bogus": unknown source`},
 		{[]string{"--source", "kubelets", "--kubelet-certificate-authority", "/ca.crt"}, `--kubelet-certificate-authority "/ca.crt" is a file on this machine`},
 		{[]string{"--endpoint", "a.example:443", "--certificate-authority", "/ca.crt"}, `--certificate-authority "/ca.crt" is a file on this machine`},
