@@ -379,9 +379,10 @@ var (
 		SourceTrustBundles: {{certificatesv1.GroupName, "clustertrustbundles"}},
 		SourceKubelets:     {{"", "nodes"}, {certificatesv1.GroupName, "certificatesigningrequests"}},
 	}
-	// eventVerbs are what client-go's events recorder does with an Event:
-	// create it, and get, update and patch it for a series.
-	eventVerbs = []string{"create", "get", "patch", "update"}
+	// eventVerbs are what --record-events does with an Event (package
+	// events' Sink): get it, create it when absent, else update its series;
+	// never patch, list or delete.
+	eventVerbs = []string{"create", "get", "update"}
 )
 
 // listRules are the rules that list the resources of the sources in the

@@ -49,12 +49,7 @@ current-context: ctx
 	t.Setenv("KUBECONFIG", kubeconfig)
 	streams, _, out, errOut := genericiooptions.NewTestIOStreams()
 	root := cli.NewRootCommand(cli.Plugin{Name: "certs", Commands: func(f cmdutil.Factory, streams genericiooptions.IOStreams) []*cobra.Command {
-		cmd := newCmdCheck(f, NewCheckOptions(streams))
-		// --record-events, as check will have it, when it does not yet.
-		if cmd.Flags().Lookup("record-events") == nil {
-			cmd.Flags().Bool("record-events", false, "")
-		}
-		return []*cobra.Command{cmd}
+		return []*cobra.Command{newCmdCheck(f, NewCheckOptions(streams))}
 	}}, streams)
 	code = cli.Run(context.Background(), root, args, errOut)
 	return code, out.String(), errOut.String()
@@ -156,7 +151,7 @@ func rbacOf(t *testing.T, objs []runtime.Object) map[string][]string {
 }
 
 const (
-	eventsRuleText  = "events.k8s.io/events:create,get,patch,update"
+	eventsRuleText  = "events.k8s.io/events:create,get,update"
 	webhooksRules   = "admissionregistration.k8s.io/mutatingwebhookconfigurations,validatingwebhookconfigurations:list"
 	crdsRule        = "apiextensions.k8s.io/customresourcedefinitions:list"
 	apiservicesRule = "apiregistration.k8s.io/apiservices:list"

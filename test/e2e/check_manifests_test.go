@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	admissionv1 "k8s.io/api/admissionregistration/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -218,52 +219,64 @@ func TestCheckManifests(t *testing.T) {
 	}
 }
 
-// TestCheckManifestsRecordEvents: with --record-events, Events may be
-// written where they are recorded (the namespace, default for
-// cluster-scoped objects) and nowhere else; the check records them as the
-// ServiceAccount without an RBAC warning.
+// TestCheckManifestsRecordEvents: with --record-events, Events may be got,
+// created and updated where they are recorded (the namespace; default for
+// cluster-scoped objects) and nowhere else; the check run as the
+// ServiceAccount records them on a Secret and a CSR, and updates them on a
+// second run, with no warning.
 func TestCheckManifestsRecordEvents(t *testing.T) {
 	c := framework.Shared(t)
 	admin := c.Clientset()
 	dir := framework.BuildPlugins(t)
-	if _, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "certs", "check", "--print-manifests", "--record-events", "-n", "x"); code != 0 {
-		t.Skipf("kubectl certs check has no --record-events yet: %s", errOut)
-	}
+	ctx := t.Context()
 	ns := createNamespace(t, admin, admin, "ckm-events-")
 	other := createNamespace(t, admin, admin, "ckm-events-other-")
-	crt, key := chkChain(t, 1, "ckm-events")
-	secret := chkTLSSecret(ns, "tls", crt, key)
-	secret.Labels = map[string]string{"kubecerts-e2e-ckm": ns}
-	_, err := admin.CoreV1().Secrets(ns).Create(t.Context(), secret, metav1.CreateOptions{})
+	// The Secret and the CSR share a name: one field selector picks both.
+	name := ns
+	expiring := certtest.New(t, certtest.Template{CommonName: "ckm-events", NotAfter: time.Now().Add(5 * 24 * time.Hour)}, nil)
+	_, err := admin.CoreV1().Secrets(ns).Create(ctx, chkTLSSecret(ns, name, expiring.PEM(), expiring.KeyPEM(t)), metav1.CreateOptions{})
 	chkCreated(t, "secret", 0, err)
-	// csr: no CSR has the label, but its RBAC (and Events' in default) is
-	// granted all the same.
-	args := []string{"--source", "secrets,csr", "--record-events", "-n", ns, "-l", "kubecerts-e2e-ckm=" + ns, "--warn-within", "100y", "--critical-within", "1d"}
+	evIssuedCSR(t, admin, name, expiring.PEM())
+
+	args := []string{"--source", "secrets,csr", "--record-events", "-n", ns, "--field-selector", "metadata.name=" + name}
 	manifests, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, append([]string{"certs", "check", "--print-manifests"}, args...)...)
 	if code != 0 {
 		t.Fatalf("--print-manifests: exit %d: %s", code, errOut)
 	}
 	t.Cleanup(func() { ckmDeleteClusterScoped(admin, ns) })
-	if out, errOut, err := framework.KubectlInput(t.Context(), dir, c.AdminKubeconfig, []byte(manifests), "apply", "-f", "-"); err != nil {
+	if out, errOut, err := framework.KubectlInput(ctx, dir, c.AdminKubeconfig, []byte(manifests), "apply", "-f", "-"); err != nil {
 		t.Fatalf("kubectl apply: %v\n%s\n%s", err, out, errOut)
 	}
 	sa := "system:serviceaccount:" + ns + ":" + ckmJobName
 	for _, a := range []ckmAccess{
 		{[]string{"create", "events.events.k8s.io", "-n", ns}, true},
-		{[]string{"patch", "events.events.k8s.io", "-n", ns}, true},
+		{[]string{"get", "events.events.k8s.io", "-n", ns}, true},
+		{[]string{"update", "events.events.k8s.io", "-n", ns}, true},
+		{[]string{"create", "events.events.k8s.io", "-n", "default"}, true},
 		{[]string{"update", "events.events.k8s.io", "-n", "default"}, true},
 		{[]string{"create", "events.events.k8s.io", "-n", other}, false},
+		{[]string{"patch", "events.events.k8s.io", "-n", ns}, false},
 		{[]string{"delete", "events.events.k8s.io", "-n", ns}, false},
 		{[]string{"list", "events.events.k8s.io", "-n", ns}, false},
+		{[]string{"create", "events", "-n", ns}, false},
 	} {
 		if got := ckmCanI(t, dir, c.AdminKubeconfig, sa, a.args...); got != a.want {
 			t.Errorf("kubectl auth can-i %s --as %s: %v, want %v", strings.Join(a.args, " "), sa, got, a.want)
 		}
 	}
-	_, code, stderr := certsCheck(t, c.AdminKubeconfig, append(args, "--as", sa)...)
-	if code == 1 || strings.Contains(stderr, "forbidden") {
-		t.Errorf("the check as %s: exit %d\nstderr:\n%s", sa, code, stderr)
+
+	for run, want := range []api.EventsSummary{{Recorded: 2, Created: 2}, {Recorded: 2, Updated: 2}} {
+		r, code, stderr := certsCheck(t, c.AdminKubeconfig, append(args, "--as", sa)...)
+		if code != 3 || len(r.Errors) != 0 || len(r.Certificates) != 2 || strings.Contains(stderr, "warning:") {
+			t.Errorf("run %d as %s: exit %d, errors %+v, %d certificates; want 3, none, 2, no warning; stderr:\n%s", run+1, sa, code, r.Errors, len(r.Certificates), stderr)
+		}
+		if got := r.Summary.Events; got == nil || *got != want {
+			t.Errorf("run %d as %s: summary.events %+v, want %+v; stderr:\n%s", run+1, sa, got, want, stderr)
+		}
 	}
+	evFind(t, admin, ns, "Secret", name)
+	csrEv := evFind(t, admin, metav1.NamespaceDefault, "CertificateSigningRequest", name)
+	_ = admin.EventsV1().Events(metav1.NamespaceDefault).Delete(context.Background(), csrEv.Name, metav1.DeleteOptions{})
 }
 
 // ckmDecodes fails unless every document of the stream is an object the
