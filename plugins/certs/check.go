@@ -99,6 +99,16 @@ var (
 		addresses (why metrics-server and kubectl logs fail). It is not part of
 		--source cluster; kubelets are usually reachable from the nodes' network only.
 
+		--print-manifests prints, instead of checking, what runs this check in the
+		cluster, as YAML for kubectl apply -f - (-o json: a v1 List): a CronJob
+		(--schedule, default @daily; --image, default the release's) whose job runs
+		kubectl-certs check with the flags given here, its ServiceAccount, and RBAC
+		that may only list what the sources given read (default --source cluster),
+		and record Events with --record-events; all in -n (default: the context's
+		namespace). Sources that need this machine (kubeconfig, apiserver, file,
+		pki-dir, k3s-dir, nodes) are refused. The job fails when the check exits
+		non-zero.
+
 		Status: EXPIRED, NOT_YET_VALID, CRITICAL (within --critical-within), WARNING
 		(within --warn-within), OK. Exit status: 0 all OK; 1 something could not be
 		read (listed under errors, the rest is still checked); 2 the worst is WARNING;
@@ -132,6 +142,9 @@ var (
 
 		# Trust bundles, and the certificates issued to pods in every namespace
 		kubectl certs check --source trustbundles,podcerts -A
+
+		# Check the whole cluster every morning from a CronJob in the namespace monitoring
+		kubectl certs check --print-manifests -n monitoring -A --source cluster,kubelets --schedule '0 6 * * *' | kubectl apply -f -
 
 		# AKS: the certificates on every node, through Azure run-command (az logged in)
 		kubectl certs check --source nodes
@@ -252,6 +265,7 @@ func NewCmdCheck(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.C
 }
 
 func newCmdCheck(f cmdutil.Factory, o *CheckOptions) *cobra.Command {
+	manifests := newManifestFlags()
 	cmd := &cobra.Command{
 		Use:                   "check [flags]",
 		DisableFlagsInUseLine: true,
@@ -260,6 +274,9 @@ func newCmdCheck(f cmdutil.Factory, o *CheckOptions) *cobra.Command {
 		Example:               checkExample,
 		Args:                  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if printed, err := manifests.run(f, cmd, o); printed {
+				return err
+			}
 			if err := o.Complete(f, cmd); err != nil {
 				return err
 			}
@@ -300,6 +317,7 @@ func newCmdCheck(f cmdutil.Factory, o *CheckOptions) *cobra.Command {
 	fl.StringVar(&o.RunCommandOutput, "run-command-output", "", "Nodes source: read output captured from az vm|vmss run-command invoke (JSON or tsv; FILE or - for stdin) instead of running az; several nodes each after a line \"### node: NAME\".")
 	fl.StringVar(&o.Textfile, "textfile", "", "Write the report as Prometheus metrics to this file (implies -o prometheus), replaced at once, for node_exporter's textfile collector.")
 	o.PrintFlags.AddFlags(cmd)
+	manifests.AddFlags(cmd)
 	_ = cmd.RegisterFlagCompletionFunc("source", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return allSources, cobra.ShellCompDirectiveNoFileComp
 	})

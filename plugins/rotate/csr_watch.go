@@ -128,7 +128,7 @@ func NewCSRWatchOptions(streams genericiooptions.IOStreams) *CSRWatchOptions {
 		LeaseDuration: 15 * time.Second,
 		RenewDeadline: 10 * time.Second,
 		RetryPeriod:   2 * time.Second,
-		Image:         "ghcr.io/kubecerts/kubecerts:" + version.Get("rotate").Version,
+		Image:         version.Image(),
 		IOStreams:     streams,
 	}
 }

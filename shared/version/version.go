@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"strings"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 )
@@ -38,4 +39,14 @@ func Get(plugin string) *api.Version {
 		}
 	}
 	return v
+}
+
+// imageRepository is where the release images are published.
+const imageRepository = "ghcr.io/kubecerts/kubecerts"
+
+// Image is the reference of this build's container image, which has the
+// three plugins in /usr/local/bin: the repository tagged with the version,
+// '+' (semver build metadata, which OCI tags cannot hold) written as '-'.
+func Image() string {
+	return imageRepository + ":" + strings.ReplaceAll(version, "+", "-")
 }

@@ -355,6 +355,20 @@ func TestBadInputCertsCheckFlags(t *testing.T) {
 			err: "--textfile " + locked + "/certs.prom: directory " + locked + " cannot be written: permission denied", before: nobody},
 		{name: "--record-events with file sources only", args: check(append(good, "--record-events")...), code: 0,
 			stdout: []string{"CN=" + in.goodCN}, stderr: []string{"note: --record-events: the sources checked (file) hold no Kubernetes objects"}},
+		// --print-manifests (issue 18): a schedule the API server would
+		// refuse, and sources that cannot run in the CronJob's pod.
+		{name: "--schedule not a cron expression", args: check("--print-manifests", "--source", "secrets", "--schedule", "not cron"), code: 1,
+			err: `--schedule "not cron": not a cron expression`},
+		{name: "--schedule with a time zone", args: check("--print-manifests", "--schedule", "CRON_TZ=UTC 0 6 * * *"), code: 1,
+			err: `--schedule "CRON_TZ=UTC 0 6 * * *": no TZ= or CRON_TZ=`},
+		{name: "--schedule without --print-manifests", args: check(append(good, "--schedule", "@hourly")...), code: 1,
+			err: "--schedule applies only with --print-manifests"},
+		{name: "--print-manifests with a file", args: check("--print-manifests", "--file", in.good), code: 1,
+			err: `--print-manifests: source "file" (from --file) cannot run in the cluster`},
+		{name: "--print-manifests with the kubeconfig", args: check("--print-manifests", "--source", "secrets,kubeconfig"), code: 1,
+			err: `--print-manifests: source "kubeconfig" cannot run in the cluster`},
+		{name: "--print-manifests with --all-contexts", args: check("--print-manifests", "--all-contexts"), code: 1,
+			err: "--print-manifests: --all-contexts cannot run in the cluster"},
 	}
 	runBadInputs(t, badInputTable{disk: []string{in.dir}, rows: rows})
 }
