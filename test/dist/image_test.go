@@ -26,6 +26,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
 const (
@@ -107,7 +108,8 @@ type layerFile struct {
 	data []byte
 }
 
-// TestImage reads dist/image back: one index tagged with the release's tag,
+// TestImage reads dist/image back: it validates (digests, sizes, diff IDs);
+// one index tagged with the release's tag,
 // holding an image for each linux platform; each image's config and layers;
 // the binaries are make dist's, and this machine's runs; the layout's tar and
 // its sha256.
@@ -140,6 +142,10 @@ func TestImage(t *testing.T) {
 	}
 	if digest, err := idx.Digest(); err == nil {
 		t.Logf("%s:%s@%s", imageRepository, b.tag, digest)
+	}
+	// What a registry checks on a push: every digest, size and diff ID.
+	if err := validate.Index(top); err != nil {
+		t.Errorf("the layout does not validate: %v", err)
 	}
 
 	var seen []platform
