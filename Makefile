@@ -26,7 +26,7 @@ GO_TEST_FLAGS       ?= -race -count=1
 E2E_TIMEOUT         ?= 30m
 
 .PHONY: all build install test unit e2e bench lint verify generate tools clean test-cluster-up test-cluster-down \
-	dist dist-archives verify-dist dist-test docs fuzz
+	dist dist-archives verify-dist dist-test image dist-image docs fuzz
 
 all: build
 
@@ -140,13 +140,41 @@ dist/bin/%: FORCE
 	CGO_ENABLED=0 GOOS=$(firstword $(subst _, ,$(*D))) GOARCH=$(lastword $(subst _, ,$(*D))) \
 	  $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./cmd/$(basename $(*F))
 
+# The container image, built without a container daemon. make image
+# cross-compiles the plugins for the linux platforms of DIST_PLATFORMS (make
+# dist's binaries, dist/bin/linux_<arch>/), then hack/image assembles with
+# go-containerregistry an image from scratch per platform: the three static
+# binaries in /usr/local/bin (kubectl-certs the entrypoint), this machine's CA
+# certificates (IMAGE_CA_CERTS), LICENSE, and the user nonroot, 65532:65532, it
+# runs as. It writes dist/image/, an OCI image layout of one index of them
+# tagged DIST_VERSION with '+' as '-' (a tag cannot hold '+':
+# v0.0.0-dev+a83fd6b is tagged v0.0.0-dev-a83fd6b), its tar
+# dist/kubecerts-image_$(DIST_VERSION).oci.tar, and the tar's line in
+# dist/sha256sums.txt. Reproducible as the archives are. make dist rewrites
+# sha256sums.txt: for both, make dist image (in that order, also with -j).
+IMAGE_PLATFORMS := $(filter linux/%,$(DIST_PLATFORMS))
+IMAGE_CA_CERTS  ?= /etc/ssl/certs/ca-certificates.crt
+IMAGE_BINS      := $(foreach p,$(IMAGE_PLATFORMS),$(foreach b,$(BINARIES),dist/bin/$(subst /,_,$(p))/$(b)))
+IMAGE_FLAGS      = -version=$(VERSION) -revision=$(GIT_COMMIT) -date=$(BUILD_DATE) -bin=dist/bin \
+	-binaries=$(subst $(space),$(comma),$(strip $(BINARIES))) -platforms=$(subst $(space),$(comma),$(strip $(IMAGE_PLATFORMS))) \
+	-ca-certs=$(IMAGE_CA_CERTS) -license=LICENSE
+
+image: $(filter dist,$(MAKECMDGOALS))
+	@$(MAKE) --no-print-directory dist-image VERSION='$(DIST_VERSION)'
+
+dist-image: $(IMAGE_BINS)
+	$(GO) run ./hack/image $(IMAGE_FLAGS) -out=dist
+
 # verify-dist (run by test): make dist, then test/dist checks the archives and
 # manifests as krew would, installs the linux/amd64 ones into a krew layout and
-# runs them through kubectl, and rebuilds to check reproducibility. test/dist
-# skips itself when run without KUBECERTS_DIST_DIR (as by e2e's ./test/...).
+# runs them through kubectl, and rebuilds to check reproducibility; and builds
+# the image from the same binaries and checks it (config, layers, the binary
+# taken out of it runs, a second build is the same). test/dist skips itself
+# when run without KUBECERTS_DIST_DIR (as by e2e's ./test/...).
 verify-dist:
 	@$(MAKE) --no-print-directory dist-test VERSION='$(DIST_VERSION)'
 
 dist-test: dist-archives
+	$(GO) run ./hack/image $(IMAGE_FLAGS) -out=dist
 	KUBECERTS_DIST_DIR='$(CURDIR)/dist' KUBECERTS_DIST_FLAGS='$(DIST_FLAGS)' KUBECERTS_DIST_LDFLAGS='$(LDFLAGS)' \
-	  $(GO) test -count=1 -timeout 30m ./test/dist/
+	  KUBECERTS_IMAGE_FLAGS='$(IMAGE_FLAGS)' $(GO) test -count=1 -timeout 30m ./test/dist/

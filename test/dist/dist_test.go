@@ -595,7 +595,8 @@ func checkBinary(t *testing.T, file, binary string, pl platform) {
 }
 
 // TestSHA256Sums checks that dist/sha256sums.txt lists every archive, and
-// nothing else, with its sha256.
+// nothing else, with its sha256: the plugins' archives, and the image's tar
+// when make image wrote one (TestImage checks that it did).
 func TestSHA256Sums(t *testing.T) {
 	r := setup(t)
 	sums := readSums(t, r)
@@ -604,6 +605,10 @@ func TestSHA256Sums(t *testing.T) {
 		for _, pl := range platforms {
 			want = append(want, archiveName(p.binary, pl))
 		}
+	}
+	images, _ := filepath.Glob(filepath.Join(r.dist, imageArchivePattern))
+	for _, f := range images {
+		want = append(want, filepath.Base(f))
 	}
 	sort.Strings(want)
 	var got []string
@@ -618,7 +623,7 @@ func TestSHA256Sums(t *testing.T) {
 		t.Errorf("sha256sums.txt lists %v, want %v", got, want)
 	}
 	onDisk, _ := filepath.Glob(filepath.Join(r.dist, "kubectl-*"))
-	for _, f := range onDisk {
+	for _, f := range append(onDisk, images...) {
 		if _, ok := sums[filepath.Base(f)]; !ok {
 			t.Errorf("%s is in dist/ but not in the release", f)
 		}
@@ -900,6 +905,13 @@ func TestReproducible(t *testing.T) {
 				continue
 			}
 			rel, _ := filepath.Rel(out, f)
+			if rel == "sha256sums.txt" { // dist's also lists the image's tar, which hack/dist does not write
+				got, _ := os.ReadFile(f)
+				if want := sumsWithoutImage(t, filepath.Join(r.dist, rel)); string(got) != want {
+					t.Errorf("sha256sums.txt packed again:\n%s\nin dist (without the image's line):\n%s", got, want)
+				}
+				continue
+			}
 			if a, b := sha256File(t, f), sha256File(t, filepath.Join(r.dist, rel)); a != b {
 				t.Errorf("%s: sha256 %s packed again, %s in dist", rel, a, b)
 			}
