@@ -43,6 +43,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/version"
+
+	"github.com/kubecerts/kubecerts/shared/atomicfile"
 )
 
 type options struct {
@@ -422,26 +424,10 @@ func versionOfTag(tag string) string {
 	return tag
 }
 
-// writeFile writes through a temporary file in the same directory, so that a
-// reader never sees half an archive.
+// writeFile replaces name with data, mode 0644, through a temporary file in
+// the same directory, so that a reader never sees half a file.
 func writeFile(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), name)
+	return atomicfile.Write(name, data, 0o644)
 }
 
 // removeStale removes archives and manifests an earlier run left that this one

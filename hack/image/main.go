@@ -62,6 +62,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/kubecerts/kubecerts/shared/atomicfile"
 	"github.com/kubecerts/kubecerts/shared/fserr"
 )
 
@@ -631,24 +632,8 @@ func updateSums(file, name, sum string) error {
 	return writeFile(file, []byte(strings.Join(lines, "\n")+"\n"))
 }
 
-// writeFile writes through a temporary file in the same directory, so that a
-// reader never sees half a file.
+// writeFile replaces name with data, mode 0644, through a temporary file in
+// the same directory, so that a reader never sees half a file.
 func writeFile(name string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), name)
+	return atomicfile.Write(name, data, 0o644)
 }
