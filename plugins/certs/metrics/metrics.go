@@ -75,14 +75,16 @@ func Families(r *api.CertificateReport, took time.Duration) []*dto.MetricFamily 
 	seen := map[string]int{}
 	for i := range r.Certificates {
 		c := &r.Certificates[i]
-		labels := certificateLabels(c)
+		values := certificateLabelValues(c)
 		// Two entries with the same labels would be one series twice,
 		// which Prometheus refuses: the location is made unique.
-		key := fmt.Sprint(labels)
+		key := strings.Join(values, "\xff")
 		if n := seen[key]; n > 0 {
-			labels[len(labels)-1].Value = proto.String(fmt.Sprintf("%s #%d", c.Location, n+1))
+			values[len(values)-1] = fmt.Sprintf("%s #%d", c.Location, n+1)
 		}
 		seen[key]++
+		// One label set, shared by the certificate's three series.
+		labels := labelPairs(values)
 		notAfter.Metric = append(notAfter.Metric, gauge(labels, float64(c.NotAfter.Unix())))
 		if !c.NotBefore.IsZero() {
 			notBefore.Metric = append(notBefore.Metric, gauge(labels, float64(c.NotBefore.Unix())))
@@ -146,27 +148,53 @@ func pairs(nv ...string) []*dto.LabelPair {
 	return out
 }
 
-// certificateLabels are the CertificateLabels of c, in their order.
-func certificateLabels(c *api.Certificate) []*dto.LabelPair {
-	v := map[string]string{
-		"serial_number": decimalSerial(c.SerialNumber),
-		"source":        c.Source,
-		"location":      c.Location,
-	}
+// certificateLabelValues are the values of CertificateLabels for c, in
+// their order.
+func certificateLabelValues(c *api.Certificate) []string {
+	values := make([]string, len(CertificateLabels))
+	set := func(name, v string) { values[labelIndex[name]] = v }
+	set("serial_number", decimalSerial(c.SerialNumber))
+	set("source", c.Source)
+	set("location", c.Location)
 	for k, x := range nameFields(c.Subject) {
-		v["subject_"+k] = x
+		set("subject_"+k, x)
 	}
 	for k, x := range nameFields(c.Issuer) {
-		v["issuer_"+k] = x
+		set("issuer_"+k, x)
 	}
 	for k, x := range locationLabels(c) {
-		v[k] = x
+		set(k, x)
 	}
-	nv := make([]string, 0, 2*len(CertificateLabels))
-	for _, name := range CertificateLabels {
-		nv = append(nv, name, v[name])
+	return values
+}
+
+// labelIndex is the position of each of CertificateLabels; labelNames
+// are their names, shared by every series' label pairs.
+var (
+	labelIndex = map[string]int{}
+	labelNames []*string
+)
+
+func init() {
+	for i, name := range CertificateLabels {
+		labelIndex[name] = i
+		labelNames = append(labelNames, proto.String(name))
 	}
-	return pairs(nv...)
+}
+
+// labelPairs pairs CertificateLabels with values.
+// The pairs and their values are allocated in one piece each: at 20,000
+// certificates a pair and a string apiece was 6× the time of -o json.
+func labelPairs(values []string) []*dto.LabelPair {
+	pairs := make([]dto.LabelPair, len(values))
+	valid := make([]string, len(values))
+	out := make([]*dto.LabelPair, len(values))
+	for i, v := range values {
+		valid[i] = strings.ToValidUTF8(v, "\uFFFD")
+		pairs[i].Name, pairs[i].Value = labelNames[i], &valid[i]
+		out[i] = &pairs[i]
+	}
+	return out
 }
 
 // decimalSerial is the serial number in decimal, as the exporter gives it;
