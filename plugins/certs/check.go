@@ -327,6 +327,20 @@ func newCmdCheck(f cmdutil.Factory, o *CheckOptions) *cobra.Command {
 	return cmd
 }
 
+// impliedSources are the sources the flags of each select when --source is
+// not given, in this order.
+var impliedSources = []struct {
+	source string
+	flags  []string
+}{
+	{SourceEndpoint, []string{"endpoint"}},
+	{SourceFile, []string{"file"}},
+	{SourcePKIDir, []string{"pki-dir", "kubeconfig-dir", "kubelet-pki-dir"}},
+	{SourceK3sDir, []string{"k3s-dir"}},
+	{SourceNodes, []string{"run-command-output", "node", "node-cert-path"}},
+	{SourceKubelets, []string{"kubelet-address-types", "kubelet-certificate-authority"}},
+}
+
 // Complete decides which sources run and resolves the kubeconfig contexts
 // they need.
 func (o *CheckOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
@@ -340,24 +354,12 @@ func (o *CheckOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error {
 		}
 	}
 	if len(o.selected) == 0 {
-		fl := cmd.Flags()
-		if fl.Changed("endpoint") {
-			o.selected[SourceEndpoint] = true
-		}
-		if fl.Changed("file") {
-			o.selected[SourceFile] = true
-		}
-		if fl.Changed("pki-dir") || fl.Changed("kubeconfig-dir") || fl.Changed("kubelet-pki-dir") {
-			o.selected[SourcePKIDir] = true
-		}
-		if fl.Changed("k3s-dir") {
-			o.selected[SourceK3sDir] = true
-		}
-		if fl.Changed("run-command-output") || fl.Changed("node") || fl.Changed("node-cert-path") {
-			o.selected[SourceNodes] = true
-		}
-		if fl.Changed("kubelet-address-types") || fl.Changed("kubelet-certificate-authority") {
-			o.selected[SourceKubelets] = true
+		for _, implied := range impliedSources {
+			for _, flag := range implied.flags {
+				if cmd.Flags().Changed(flag) {
+					o.selected[implied.source] = true
+				}
+			}
 		}
 		if len(o.selected) == 0 {
 			o.selected[SourceKubeconfig] = true

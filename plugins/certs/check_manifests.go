@@ -234,17 +234,7 @@ func jobSources(fl *pflag.FlagSet, given []string) (names []string, from map[str
 	if len(names) > 0 {
 		return names, from
 	}
-	for _, implied := range []struct {
-		source string
-		flags  []string
-	}{
-		{SourceEndpoint, []string{"endpoint"}},
-		{SourceFile, []string{"file"}},
-		{SourcePKIDir, []string{"pki-dir", "kubeconfig-dir", "kubelet-pki-dir"}},
-		{SourceK3sDir, []string{"k3s-dir"}},
-		{SourceNodes, []string{"node", "node-cert-path"}},
-		{SourceKubelets, []string{"kubelet-address-types", "kubelet-certificate-authority"}},
-	} {
+	for _, implied := range impliedSources {
 		for _, flag := range implied.flags {
 			if fl.Changed(flag) && !slices.Contains(names, implied.source) {
 				names = append(names, implied.source)

@@ -2,6 +2,8 @@ package metrics
 
 import (
 	"bytes"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -117,7 +119,7 @@ func TestRoundTrip(t *testing.T) {
 			t.Fatalf("%s: %d series parsed, %d written", w.GetName(), len(got.Metric), len(w.Metric))
 		}
 		for i := range w.Metric {
-			if g, x := labelMap(got.Metric[i]), labelMap(w.Metric[i]); !equalMaps(g, x) {
+			if g, x := labelMap(got.Metric[i]), labelMap(w.Metric[i]); !maps.Equal(g, x) {
 				t.Errorf("%s[%d]: labels\n got %v\nwant %v", w.GetName(), i, g, x)
 			}
 			if g, x := got.Metric[i].GetGauge().GetValue(), w.Metric[i].GetGauge().GetValue(); g != x {
@@ -130,7 +132,7 @@ func TestRoundTrip(t *testing.T) {
 	for _, m := range parsed[NotAfter].Metric {
 		locations = append(locations, labelMap(m)["location"])
 	}
-	if !contains(locations, "/certs/odd \"name\"\\with\nnewline.pem") {
+	if !slices.Contains(locations, "/certs/odd \"name\"\\with\nnewline.pem") {
 		t.Errorf("locations %q lack the escaped one", locations)
 	}
 }
@@ -141,27 +143,6 @@ func labelMap(m *dto.Metric) map[string]string {
 		out[l.GetName()] = l.GetValue()
 	}
 	return out
-}
-
-func equalMaps(a, b map[string]string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if b[k] != v {
-			return false
-		}
-	}
-	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestCertificateLabels: the labels of the exporter are set from the
@@ -191,7 +172,7 @@ func TestCertificateLabels(t *testing.T) {
 				delete(got, k)
 			}
 		}
-		if !equalMaps(got, tt.want) {
+		if !maps.Equal(got, tt.want) {
 			t.Errorf("%s %s: %v, want %v", c.Source, c.Location, got, tt.want)
 		}
 	}
@@ -208,7 +189,7 @@ func TestNameFields(t *testing.T) {
 		{"", map[string]string{}},
 		{"garbage", map[string]string{}},
 	} {
-		if got := nameFields(tt.dn); !equalMaps(got, tt.want) {
+		if got := nameFields(tt.dn); !maps.Equal(got, tt.want) {
 			t.Errorf("nameFields(%q) = %v, want %v", tt.dn, got, tt.want)
 		}
 	}
