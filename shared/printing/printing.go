@@ -112,6 +112,9 @@ func (f *PrintFlags) ToPrinter() (printers.ResourcePrinter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--output %q: %w", *f.OutputFormat, err)
 	}
+	if out == "json" {
+		return newJSONPrinter(p), nil
+	}
 	return p, nil
 }
 

@@ -1,8 +1,10 @@
 // Command mksecrets fills a namespace of a cluster with kubernetes.io/tls
 // Secrets for the benchmarks: -n secrets, each holding a leaf certificate
-// and its key, created by -workers goroutines. All secrets share one
-// certificate, generated once: the API server's work and the payload are
-// what is measured, not the key generation.
+// and its key, created by -workers goroutines. The secrets hold -distinct
+// certificates (default 200), generated once and dealt out in turn, as a
+// cluster's secrets share the certificates of its issuers' renewals and of
+// copies; the API server's work and the payload are what is measured, not
+// the key generation.
 package main
 
 import (
@@ -33,14 +35,19 @@ func main() {
 	namespace := flag.String("namespace", "bench", "namespace to fill (created when missing)")
 	n := flag.Int("n", 5000, "number of secrets the namespace should hold")
 	workers := flag.Int("workers", 16, "concurrent creates")
+	distinct := flag.Int("distinct", 200, "number of distinct certificates among the secrets (at least 1)")
 	flag.Parse()
-	if err := run(*kubeconfig, *namespace, *n, *workers); err != nil {
+	if *distinct < 1 || *n < 0 || *workers < 1 {
+		fmt.Fprintf(os.Stderr, "error: -distinct and -workers must be at least 1 and -n not negative (got -distinct %d, -workers %d, -n %d)\n", *distinct, *workers, *n)
+		os.Exit(1)
+	}
+	if err := run(*kubeconfig, *namespace, *n, *workers, *distinct); err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
 	}
 }
 
-func run(kubeconfig, ns string, n, workers int) error {
+func run(kubeconfig, ns string, n, workers, distinct int) error {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return err
@@ -54,9 +61,11 @@ func run(kubeconfig, ns string, n, workers int) error {
 	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 		return err
 	}
-	crt, key, err := leaf()
-	if err != nil {
-		return err
+	crts, keys := make([][]byte, distinct), make([][]byte, distinct)
+	for i := range crts {
+		if crts[i], keys[i], err = leaf(int64(i + 1)); err != nil {
+			return err
+		}
 	}
 	start := time.Now()
 	var next, created atomic.Int64
@@ -74,7 +83,7 @@ func run(kubeconfig, ns string, n, workers int) error {
 				_, err := client.CoreV1().Secrets(ns).Create(ctx, &corev1.Secret{
 					ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("tls-%06d", i)},
 					Type:       corev1.SecretTypeTLS,
-					Data:       map[string][]byte{corev1.TLSCertKey: crt, corev1.TLSPrivateKeyKey: key},
+					Data:       map[string][]byte{corev1.TLSCertKey: crts[i%int64(distinct)], corev1.TLSPrivateKeyKey: keys[i%int64(distinct)]},
 				}, metav1.CreateOptions{})
 				if err != nil && !apierrors.IsAlreadyExists(err) {
 					errs <- err
@@ -93,14 +102,15 @@ func run(kubeconfig, ns string, n, workers int) error {
 	return nil
 }
 
-func leaf() (crt, key []byte, err error) {
+func leaf(serial int64) (crt, key []byte, err error) {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, nil, err
 	}
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "bench.example"},
-		DNSNames: []string{"bench.example"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(365 * 24 * time.Hour),
+		SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: fmt.Sprintf("bench-%d.example", serial)},
+		DNSNames:  []string{fmt.Sprintf("bench-%d.example", serial)},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Duration(serial) * 24 * time.Hour),
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, k.Public(), k)
 	if err != nil {

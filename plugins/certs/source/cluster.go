@@ -34,6 +34,10 @@ type Scope struct {
 	ChunkSize     int64
 	// Scanned counts objects listed, for a progress indicator; may be nil.
 	Scanned *atomic.Int64
+
+	// parsed is shared by the sources of the scope, so that a certificate
+	// found in a Secret and a ConfigMap is parsed once.
+	parsed parseCache
 }
 
 // namespaceScope is what to list in: "" for all namespaces.
@@ -105,9 +109,7 @@ func (s *Scope) eachIn(ctx context.Context, ns string, list listFunc, opts metav
 	p := pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		obj, err := list(ctx, ns, o)
 		if err == nil {
-			if items, lerr := meta.ExtractList(obj); lerr == nil {
-				s.count(len(items))
-			}
+			s.count(meta.LenList(obj))
 		}
 		return obj, err
 	})

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -25,8 +26,14 @@ type Collector struct {
 	dedup      bool
 
 	mu      sync.Mutex
-	certs   []api.Certificate
+	certs   entryList
 	byPrint map[string]int
+	// described holds the description of certificates found before, by
+	// the parsed certificate: the in-cluster sources hand over the same
+	// *x509.Certificate for each place a value recurs (parseCache), and its
+	// description is made once and copied, its lists shared (entries are
+	// never modified in place). Bounded as parseCache is.
+	described map[*x509.Certificate]*api.Certificate
 	// issuers holds who issued each certificate of the sources that
 	// servedDiffersFromDisk compares, by fingerprint: what the report's
 	// fields do not carry, to tell whether a served certificate and
@@ -51,7 +58,7 @@ func (c *Collector) Found(source string, f Found) {
 	case f.Cert != nil && f.Thresholds != nil:
 		d = certificate.Describe(f.Cert, c.now, *f.Thresholds)
 	case f.Cert != nil:
-		d = certificate.Describe(f.Cert, c.now, c.thresholds)
+		d = c.describe(f.Cert)
 	case f.Description != nil:
 		d = c.judge(f.Description)
 	default:
@@ -69,15 +76,34 @@ func (c *Collector) Found(source string, f Found) {
 	}
 	if c.dedup && d.SHA256Fingerprint != "" {
 		if i, ok := c.byPrint[d.SHA256Fingerprint]; ok {
-			prev := &c.certs[i]
+			prev := c.certs.at(i)
 			if prev.Location != d.Location {
 				prev.AlsoAt = appendUnique(prev.AlsoAt, source+" "+d.Location)
 			}
 			return
 		}
-		c.byPrint[d.SHA256Fingerprint] = len(c.certs)
+		c.byPrint[d.SHA256Fingerprint] = c.certs.len()
 	}
-	c.certs = append(c.certs, d)
+	c.certs.add(d)
+}
+
+// describe describes cert against the report's thresholds, once per
+// certificate.
+func (c *Collector) describe(cert *x509.Certificate) api.Certificate {
+	c.mu.Lock()
+	d, ok := c.described[cert]
+	c.mu.Unlock()
+	if ok {
+		return *d
+	}
+	desc := certificate.Describe(cert, c.now, c.thresholds)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.described == nil || len(c.described) >= parseCacheSize {
+		c.described = make(map[*x509.Certificate]*api.Certificate, parseCacheSize)
+	}
+	c.described[cert] = &desc
+	return desc
 }
 
 // judge copies a Description and sets its status and residual time as
@@ -100,7 +126,7 @@ func (c *Collector) judge(desc *api.Certificate) api.Certificate {
 func (c *Collector) Count() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.certs)
+	return c.certs.len()
 }
 
 // Error implements Sink.
@@ -167,7 +193,7 @@ func (c *Collector) Report() *api.CertificateReport {
 		GeneratedAt:           metav1.NewTime(c.now.UTC().Truncate(time.Second)),
 		WarnWithinSeconds:     int64(c.thresholds.WarnWithin / time.Second),
 		CriticalWithinSeconds: int64(c.thresholds.CriticalWithin / time.Second),
-		Certificates:          append([]api.Certificate{}, c.certs...),
+		Certificates:          c.certs.appendTo(make([]api.Certificate, 0, c.certs.len())),
 		Errors:                append([]api.ReportError{}, c.errors...),
 		Skipped:               append([]api.Skipped(nil), c.skipped...),
 		Notes:                 append([]string(nil), c.notes...),
@@ -194,16 +220,53 @@ const (
 )
 
 // SortCertificates sorts by expiry (soonest first) or by source and
-// location.
+// location, stably. Entries are large (some 450 bytes): they are sorted by
+// index and then moved once each, and a list already in order is left as it
+// is.
 func SortCertificates(certs []api.Certificate, by string) {
-	key := func(c *api.Certificate) string { return c.Source + "\x00" + c.Location }
-	sort.SliceStable(certs, func(i, j int) bool {
-		a, b := &certs[i], &certs[j]
-		if by == SortByExpiry && !a.NotAfter.Equal(&b.NotAfter) {
-			return a.NotAfter.Before(&b.NotAfter)
+	cmp := func(a, b *api.Certificate) int {
+		if by == SortByExpiry {
+			if c := a.NotAfter.Compare(b.NotAfter.Time); c != 0 {
+				return c
+			}
 		}
-		return key(a) < key(b)
-	})
+		// As comparing Source+"\x00"+Location would, without building it.
+		if c := strings.Compare(a.Source, b.Source); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Location, b.Location)
+	}
+	sorted := true
+	for i := 1; i < len(certs) && sorted; i++ {
+		sorted = cmp(&certs[i-1], &certs[i]) <= 0
+	}
+	if sorted {
+		return
+	}
+	order := make([]int32, len(certs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortStableFunc(order, func(a, b int32) int { return cmp(&certs[a], &certs[b]) })
+	// Put each entry in place, cycle by cycle: certs[i] takes
+	// certs[order[i]].
+	for i := range order {
+		if order[i] < 0 || int(order[i]) == i {
+			continue
+		}
+		saved := certs[i]
+		j := i
+		for {
+			k := int(order[j])
+			order[j] = -1
+			if k == i {
+				certs[j] = saved
+				break
+			}
+			certs[j] = certs[k]
+			j = k
+		}
+	}
 }
 
 // issuer identifies the CA that issued a certificate: its subject and key.

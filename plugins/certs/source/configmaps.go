@@ -39,7 +39,7 @@ func (c *ConfigMaps) Collect(ctx context.Context, sink Sink) {
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			reportBytes(c.Name(), fmt.Sprintf("configmap/%s/%s/%s", cm.Namespace, cm.Name, k), objectRef(cm, "v1", "ConfigMap", dataField(k)), []byte(cm.Data[k]), sink)
+			c.Scope.reportBytes(c.Name(), fmt.Sprintf("configmap/%s/%s/%s", cm.Namespace, cm.Name, k), objectRef(cm, "v1", "ConfigMap", dataField(k)), []byte(cm.Data[k]), sink)
 		}
 	})
 }

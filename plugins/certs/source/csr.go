@@ -30,7 +30,7 @@ func (c *CSRs) Collect(ctx context.Context, sink Sink) {
 		}
 		loc := "csr/" + csr.Name
 		sub := &csrSink{Sink: sink, signer: csr.Spec.SignerName, requestor: csr.Spec.Username}
-		reportBytes(c.Name(), loc, objectRef(csr, certificatesv1.SchemeGroupVersion.String(), "CertificateSigningRequest", "status.certificate"), csr.Status.Certificate, sub)
+		c.Scope.reportBytes(c.Name(), loc, objectRef(csr, certificatesv1.SchemeGroupVersion.String(), "CertificateSigningRequest", "status.certificate"), csr.Status.Certificate, sub)
 	})
 }
 

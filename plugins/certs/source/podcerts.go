@@ -110,7 +110,7 @@ func (p *PodCerts) Collect(ctx context.Context, sink Sink) {
 		if info.PastRefresh {
 			stale = append(stale, loc)
 		}
-		reportBytes(p.Name(), loc, objectRef(pcr, certificatesv1.SchemeGroupVersion.String(), "PodCertificateRequest", "status.certificateChain"), []byte(pcr.Status.CertificateChain), &podCertSink{Sink: sink, signer: pcr.Spec.SignerName, info: info})
+		p.Scope.reportBytes(p.Name(), loc, objectRef(pcr, certificatesv1.SchemeGroupVersion.String(), "PodCertificateRequest", "status.certificateChain"), []byte(pcr.Status.CertificateChain), &podCertSink{Sink: sink, signer: pcr.Spec.SignerName, info: info})
 	}
 	sort.Slice(superseded, func(i, j int) bool { return pcrLocation(superseded[i]) < pcrLocation(superseded[j]) })
 	for _, pcr := range superseded {

@@ -141,13 +141,13 @@ func TestPodCerts(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name          string
-		scope         Scope
+		scope         *Scope
 		wantLocations []string
 		wantSkipped   []string
 		wantNote      string
 	}{{
 		name:  "namespace apps",
-		scope: Scope{Namespace: "apps"},
+		scope: &Scope{Namespace: "apps"},
 		wantLocations: []string{
 			"podcertificaterequest/apps/a-1 [0]", "podcertificaterequest/apps/a-1 [1]", "podcertificaterequest/apps/b-1",
 			"podcertificaterequest/apps/c-2",
@@ -163,7 +163,7 @@ func TestPodCerts(t *testing.T) {
 		wantNote: PastRefreshNote([]string{"podcertificaterequest/apps/b-1"}),
 	}, {
 		name:  "all namespaces",
-		scope: Scope{Namespace: "apps", AllNamespaces: true},
+		scope: &Scope{Namespace: "apps", AllNamespaces: true},
 		wantLocations: []string{
 			"podcertificaterequest/apps/a-1 [0]", "podcertificaterequest/apps/a-1 [1]", "podcertificaterequest/apps/b-1",
 			"podcertificaterequest/apps/c-2", "podcertificaterequest/other/x-1",
@@ -171,7 +171,7 @@ func TestPodCerts(t *testing.T) {
 		wantNote: PastRefreshNote([]string{"podcertificaterequest/apps/b-1", "podcertificaterequest/other/x-1"}),
 	}, {
 		name:          "namespace other",
-		scope:         Scope{Namespace: "other"},
+		scope:         &Scope{Namespace: "other"},
 		wantLocations: []string{"podcertificaterequest/other/x-1"},
 		wantNote:      PastRefreshNote([]string{"podcertificaterequest/other/x-1"}),
 	}} {
@@ -181,7 +181,7 @@ func TestPodCerts(t *testing.T) {
 			scope := tc.scope
 			scope.Client, scope.ChunkSize = client, 2
 			rec := newRecorder()
-			(&PodCerts{Scope: &scope, Now: func() time.Time { return now }}).Collect(context.Background(), rec)
+			(&PodCerts{Scope: scope, Now: func() time.Time { return now }}).Collect(context.Background(), rec)
 			r := rec.Report()
 			var locs []string
 			for _, c := range r.Certificates {

@@ -12,7 +12,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
-	"github.com/kubecerts/kubecerts/shared/certificate"
 )
 
 // Secrets reports the certificates of Secrets: tls.crt and ca.crt of
@@ -65,7 +64,7 @@ func (s *Secrets) secret(secret *corev1.Secret, sink Sink) {
 			sink.Skipped(s.Name(), loc, emptyTLSKeyReason(key))
 			continue
 		}
-		reportBytes(s.Name(), loc, objectRef(secret, "v1", "Secret", dataField(key)), value, sink)
+		s.Scope.reportBytes(s.Name(), loc, objectRef(secret, "v1", "Secret", dataField(key)), value, sink)
 	}
 }
 
@@ -89,25 +88,6 @@ func emptyTLSKeyReason(key string) string {
 // holding only a private key is never decoded.
 func holdsPEMCertificate(v []byte) bool {
 	return bytes.Contains(v, []byte("-----BEGIN CERTIFICATE-----")) || bytes.Contains(v, []byte("-----BEGIN TRUSTED CERTIFICATE-----"))
-}
-
-// reportBytes parses one stored value and reports its certificates (every
-// one of a chain, with its index) or the error, at loc.
-func reportBytes(source, loc string, obj *api.ObjectReference, value []byte, sink Sink) {
-	b, err := certificate.Parse(value)
-	if err != nil {
-		sink.Error(source, loc, err)
-		if b == nil {
-			return
-		}
-	}
-	for i, c := range b.Certificates {
-		l := loc
-		if len(b.Certificates) > 1 {
-			l = fmt.Sprintf("%s [%d]", loc, i)
-		}
-		sink.Found(source, Found{Cert: c, Location: l, Object: obj, Notes: b.Notes()})
-	}
 }
 
 // objectRef refers to obj, of apiVersion and kind (list items carry no

@@ -31,6 +31,6 @@ func (b *TrustBundles) Collect(ctx context.Context, sink Sink) {
 			return
 		}
 		sub := &csrSink{Sink: sink, signer: ctb.Spec.SignerName}
-		reportBytes(b.Name(), "clustertrustbundle/"+ctb.Name, objectRef(ctb, certificatesv1.SchemeGroupVersion.String(), "ClusterTrustBundle", "spec.trustBundle"), []byte(ctb.Spec.TrustBundle), sub)
+		b.Scope.reportBytes(b.Name(), "clustertrustbundle/"+ctb.Name, objectRef(ctb, certificatesv1.SchemeGroupVersion.String(), "ClusterTrustBundle", "spec.trustBundle"), []byte(ctb.Spec.TrustBundle), sub)
 	})
 }

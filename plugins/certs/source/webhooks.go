@@ -103,5 +103,5 @@ func (w *Webhooks) bundle(loc string, obj *api.ObjectReference, caBundle []byte,
 	if len(caBundle) == 0 {
 		return
 	}
-	reportBytes(w.Name(), loc, obj, caBundle, sink)
+	w.Scope.reportBytes(w.Name(), loc, obj, caBundle, sink)
 }

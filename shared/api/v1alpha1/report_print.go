@@ -5,6 +5,7 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubecerts/kubecerts/shared/duration"
 )
@@ -57,4 +58,12 @@ func (c *Certificate) SANs() []string {
 	sans = append(sans, c.IPAddresses...)
 	sans = append(sans, c.EmailAddresses...)
 	return append(sans, c.URIs...)
+}
+
+// SplitList lets -o json write the certificates one at a time
+// (printing.ListSplitter).
+func (r *CertificateReport) SplitList() (rest runtime.Object, key string, n int, item func(int) any) {
+	head := *r
+	head.Certificates = []Certificate{}
+	return &head, "certificates", len(r.Certificates), func(i int) any { return &r.Certificates[i] }
 }
