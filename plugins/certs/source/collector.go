@@ -185,7 +185,10 @@ func Run(ctx context.Context, sink Sink, sources ...Source) {
 
 // Report returns what was collected: certificates sorted by expiry (then
 // location), errors and skipped locations in a stable order, the summary,
-// and the cross-source notes.
+// and the cross-source notes. The report's certificates are the
+// Collector's own, not a copy (at 100,000 certificates a copy is 45 MB):
+// Report is called once the sources are done, and a second call returns
+// the same certificates, as the first report left them.
 func (c *Collector) Report() *api.CertificateReport {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -193,7 +196,7 @@ func (c *Collector) Report() *api.CertificateReport {
 		GeneratedAt:           metav1.NewTime(c.now.UTC().Truncate(time.Second)),
 		WarnWithinSeconds:     int64(c.thresholds.WarnWithin / time.Second),
 		CriticalWithinSeconds: int64(c.thresholds.CriticalWithin / time.Second),
-		Certificates:          c.certs.appendTo(make([]api.Certificate, 0, c.certs.len())),
+		Certificates:          c.certs.flatten(),
 		Errors:                append([]api.ReportError{}, c.errors...),
 		Skipped:               append([]api.Skipped(nil), c.skipped...),
 		Notes:                 append([]string(nil), c.notes...),
