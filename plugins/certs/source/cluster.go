@@ -115,6 +115,9 @@ func (s *Scope) eachIn(ctx context.Context, ns string, list listFunc, opts metav
 	})
 	p.PageSize = s.chunkSize()
 	p.PageBufferSize = 2
+	// Never one unpaged LIST of everything: EachListItem does not fall
+	// back to one when a continue token expires, and this says so.
+	p.FullListIfExpired = false
 	opts.Limit = s.chunkSize()
 	return p.EachListItem(ctx, opts, func(obj runtime.Object) error {
 		fn(obj)

@@ -4,11 +4,15 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/certificate/certtest"
@@ -86,5 +90,46 @@ func TestSecretsObjectReference(t *testing.T) {
 	want := api.ObjectReference{APIVersion: "v1", Kind: "Secret", Namespace: "apps", Name: "web", UID: "uid-1", FieldPath: "data[tls.crt]"}
 	if got := *r.Certificates[0].Object; got != want {
 		t.Errorf("object = %+v, want %+v", got, want)
+	}
+}
+
+// TestSecretsNeverListUnpaged: every LIST asks for a page, and a continue
+// token that expired mid-way (etcd compacted while 100,000 secrets were
+// being listed) is an error, not client-go's fallback to one unpaged LIST
+// of everything (what gets exporters OOM-killed in large clusters).
+func TestSecretsNeverListUnpaged(t *testing.T) {
+	leaf := certtest.New(t, certtest.Template{CommonName: "paged"}, nil)
+	client := fake.NewClientset()
+	var limits []int64
+	client.PrependReactor("list", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		opts := a.(k8stesting.ListActionImpl).ListOptions
+		limits = append(limits, opts.Limit)
+		if opts.Continue == "" && opts.Limit > 0 {
+			return true, &corev1.SecretList{
+				ListMeta: metav1.ListMeta{Continue: "page-2", ResourceVersion: "10"},
+				Items: []corev1.Secret{{
+					ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: "first"},
+					Type:       corev1.SecretTypeTLS, Data: map[string][]byte{"tls.crt": leaf.PEM()},
+				}},
+			}, nil
+		}
+		if opts.Continue != "" {
+			return true, nil, apierrors.NewResourceExpired("The provided continue parameter is too old to display a consistent list result.")
+		}
+		return true, &corev1.SecretList{}, nil // unpaged: must not be asked for
+	})
+	rec := newRecorder()
+	(&Secrets{Scope: &Scope{Client: client, AllNamespaces: true, ChunkSize: 1}}).Collect(context.Background(), rec)
+	r := rec.Report()
+	for i, l := range limits {
+		if l <= 0 {
+			t.Errorf("LIST %d of %v asked for no page (limit %d): an unpaged LIST", i+1, limits, l)
+		}
+	}
+	if len(limits) != 2 {
+		t.Errorf("%d LISTs (limits %v), want 2: the first page and the expired continue", len(limits), limits)
+	}
+	if len(r.Certificates) != 1 || len(r.Errors) != 1 || !strings.Contains(r.Errors[0].Message, "too old") {
+		t.Errorf("certificates %d, errors %+v: want the first page's certificate and the expiry as an error", len(r.Certificates), r.Errors)
 	}
 }
