@@ -22,9 +22,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
 	"k8s.io/component-base/logs"
-	"k8s.io/kubectl/pkg/cmd/options"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
-	"k8s.io/kubectl/pkg/util/completion"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubecerts/kubecerts/shared/exitcode"
@@ -108,14 +106,13 @@ func NewRootCommand(p Plugin, streams genericiooptions.IOStreams) *cobra.Command
 	logs.AddFlags(flags)
 	f := cmdutil.NewFactory(matchVersionFlags)
 
-	completion.SetFactoryForCompletion(f)
 	registerGlobalFlagCompletion(root, f)
 
 	if p.Commands != nil {
 		root.AddCommand(p.Commands(f, streams)...)
 	}
 	root.AddCommand(NewCmdVersion(p.Name, streams))
-	root.AddCommand(options.NewCmdOptions(streams.Out))
+	root.AddCommand(newCmdOptions(streams.Out))
 	// kubectl's help layout: global flags listed by "options", not by every
 	// command's help.
 	templates.ActsAsRootCommand(root, []string{"options"})
@@ -150,21 +147,6 @@ func useDisplayName(root *cobra.Command, p Plugin) {
 		_, _ = io.WriteString(dest, fix(buf.String()))
 		return err
 	})
-}
-
-func registerGlobalFlagCompletion(cmd *cobra.Command, f cmdutil.Factory) {
-	fns := map[string]func(string) []string{
-		"namespace": func(s string) []string { return completion.CompGetResource(f, "namespace", s) },
-		"context":   completion.ListContextsInConfig,
-		"cluster":   completion.ListClustersInConfig,
-		"user":      completion.ListUsersInConfig,
-	}
-	for name, fn := range fns {
-		fn := fn
-		_ = cmd.RegisterFlagCompletionFunc(name, func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-			return fn(toComplete), cobra.ShellCompDirectiveNoFileComp
-		})
-	}
 }
 
 // Main runs the plugin with the process's arguments and streams and returns
