@@ -21,7 +21,7 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
-	"k8s.io/component-base/logs"
+	"k8s.io/klog/v2"
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
@@ -103,7 +103,7 @@ func NewRootCommand(p Plugin, streams genericiooptions.IOStreams) *cobra.Command
 	configFlags.AddFlags(flags)
 	matchVersionFlags := cmdutil.NewMatchVersionFlags(configFlags)
 	matchVersionFlags.AddFlags(flags)
-	logs.AddFlags(flags)
+	addLogFlags(flags)
 	f := cmdutil.NewFactory(matchVersionFlags)
 
 	registerGlobalFlagCompletion(root, f)
@@ -162,7 +162,7 @@ func Main(p Plugin) int {
 // printing a failure to stderr as one `error: …` line (plus, for usage
 // errors, a pointer to --help, as kubectl does).
 func Run(ctx context.Context, root *cobra.Command, args []string, stderr io.Writer) int {
-	defer logs.FlushLogs()
+	defer klog.Flush()
 	root.SetArgs(args)
 	err := root.ExecuteContext(withRedactingLogger(ctx))
 	if err == nil {
