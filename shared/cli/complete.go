@@ -11,7 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/metadata"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 )
 
 // registerGlobalFlagCompletion completes the global flags whose values name
