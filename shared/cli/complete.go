@@ -8,8 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/metadata"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/kubecerts/kubecerts/shared/cmdutil"
@@ -49,17 +47,13 @@ func registerGlobalFlagCompletion(cmd *cobra.Command, f cmdutil.Factory) {
 
 // namespaceNames lists the cluster's namespaces, in the API server's order
 // (by name), as `kubectl get namespace` would; none when the cluster cannot
-// be asked: completion never fails loudly. Only metadata is listed.
+// be asked: completion never fails loudly.
 func namespaceNames(ctx context.Context, f cmdutil.Factory) []string {
-	cfg, err := f.ToRESTConfig()
+	client, err := f.KubernetesClientSet()
 	if err != nil {
 		return nil
 	}
-	client, err := metadata.NewForConfig(cfg)
-	if err != nil {
-		return nil
-	}
-	list, err := client.Resource(schema.GroupVersionResource{Version: "v1", Resource: "namespaces"}).List(ctx, metav1.ListOptions{})
+	list, err := client.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil
 	}

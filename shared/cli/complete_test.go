@@ -37,7 +37,7 @@ func TestGlobalFlagCompletion(t *testing.T) {
 			return
 		}
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"kind":"PartialObjectMetadataList","apiVersion":"meta.k8s.io/v1","metadata":{},"items":[`+
+		fmt.Fprint(w, `{"kind":"NamespaceList","apiVersion":"v1","metadata":{},"items":[`+
 			`{"metadata":{"name":"default"}},{"metadata":{"name":"team-a"}},{"metadata":{"name":"team-b"}}]}`)
 	}))
 	defer api.Close()
