@@ -18,7 +18,7 @@ import (
 )
 
 var (
-	addLong = templates.LongDesc(`
+	addLong = cli.LongDesc(`
 		Add CA certificates to the trust secret, creating it when it does not exist.
 
 		Each FILE (- for standard input) may hold one or many certificates as PEM

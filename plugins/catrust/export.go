@@ -15,7 +15,7 @@ import (
 )
 
 var (
-	exportLong = templates.LongDesc(`
+	exportLong = cli.LongDesc(`
 		Write the certificates of the trust secret in the node-pool file format
 		that az aks create/update --custom-ca-trust-certificates takes: PEM blocks
 		separated by one blank line, LF line endings, at most --max (10) of them,

@@ -19,7 +19,7 @@ import (
 )
 
 var (
-	listLong = templates.LongDesc(`
+	listLong = cli.LongDesc(`
 		List the certificates of the trust secret, one row per certificate, in key
 		order: KEY, SUBJECT, ISSUER, EXPIRES, RESIDUAL, SHA256 (its first 12 hex
 		digits, which remove --fingerprint takes) and STATUS; -o wide adds CA, KEY

@@ -31,7 +31,7 @@ const PoolAPIVersion = "2025-08-02-preview"
 const armEndpoint = "https://management.azure.com"
 
 var (
-	migrateLong = templates.LongDesc(`
+	migrateLong = cli.LongDesc(`
 		Move an AKS cluster off the retired custom-ca-trust-secret to the managed
 		cluster's own CA list (securityProfile.customCATrustCertificates).
 

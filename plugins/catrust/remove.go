@@ -19,7 +19,7 @@ import (
 )
 
 var (
-	removeLong = templates.LongDesc(`
+	removeLong = cli.LongDesc(`
 		Remove certificates from the trust secret: by data key, by SHA-256
 		fingerprint (the whole of it or at least its first 8 hex digits, as list
 		shows them; colons allowed), by subject (the whole subject as list shows it,

@@ -16,7 +16,7 @@ import (
 )
 
 var (
-	syncLong = templates.LongDesc(`
+	syncLong = cli.LongDesc(`
 		Make the trust secret hold the certificates of a bundle file: the ones
 		missing are added (caN.crt, the lowest free N, as PEM with LF line endings)
 		and, with --prune, the ones not in the file are removed, so that the secret

@@ -28,7 +28,7 @@ import (
 )
 
 var (
-	validateLong = templates.LongDesc(`
+	validateLong = cli.LongDesc(`
 		Check the trust secret in the cluster, a Secret manifest (-f), or a
 		node-pool bundle file (--file) offline, and explain each problem found:
 

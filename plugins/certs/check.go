@@ -72,7 +72,7 @@ var (
 )
 
 var (
-	checkLong = templates.LongDesc(`
+	checkLong = cli.LongDesc(`
 		Check every certificate a cluster depends on and report its expiry.
 
 		Plain "kubectl certs check" checks the current context: the certificates of its

@@ -42,7 +42,7 @@ const (
 // --cluster-signing-duration.
 const csrDefaultMaxDuration = duration.Year
 
-var csrLong = templates.LongDesc(`
+var csrLong = cli.LongDesc(`
 	Review and approve kubelet CertificateSigningRequests safely.
 
 	kube-controller-manager signs kubelet serving certificates

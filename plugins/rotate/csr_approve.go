@@ -25,7 +25,7 @@ import (
 )
 
 var (
-	csrApproveLong = templates.LongDesc(`
+	csrApproveLong = cli.LongDesc(`
 		Approve kubelet CSRs that pass every kubecerts check, and only those.
 
 		Each CSR, named or (with --all-pending) every pending one of the --signer

@@ -24,7 +24,7 @@ import (
 )
 
 var (
-	csrDenyLong = templates.LongDesc(`
+	csrDenyLong = cli.LongDesc(`
 		Deny CertificateSigningRequests by name.
 
 		Adds the Denied condition with --reason (default KubecertsDenied) and

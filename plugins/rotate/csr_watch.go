@@ -45,7 +45,7 @@ import (
 )
 
 var (
-	csrWatchLong = templates.LongDesc(`
+	csrWatchLong = cli.LongDesc(`
 		Approve valid kubelet CSRs continuously, as they arrive.
 
 		An informer on CertificateSigningRequests (and one on Nodes, whose names and

@@ -60,7 +60,7 @@ func newCmdKubeconfig(f cmdutil.Factory, o *KubeconfigOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "kubeconfig (--add-ca FILE | --remove-ca FILE | --remove-fingerprint SHA256)",
 		Short: "Move a kubeconfig across a CA rotation",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Change the CA bundle of the current context's cluster entry: during a CA
 			rotation add the new CA beside the old one (the "update clients" phase:
 			the kubeconfig then trusts both), and after the rotation completes remove

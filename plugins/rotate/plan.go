@@ -50,7 +50,7 @@ func NewCmdPlan(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Co
 	cmd := &cobra.Command{
 		Use:   "plan --delay DURATION [--ca-expiry DATE]",
 		Short: "Print the phases of a CA rotation with their dates",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Print the phases of a CA rotation as managed platforms run it: start (new
 			CAs are made; old and new both work), update clients (every kubeconfig
 			gets a bundle trusting both CAs; nodes and pods that talk to the API

@@ -35,7 +35,7 @@ const renewAll = "all"
 const renewDefaultRestartWait = 20 * time.Second
 
 var (
-	renewLong = templates.LongDesc(`
+	renewLong = cli.LongDesc(`
 		Renew kubeadm's leaf certificates on a control-plane node.
 
 		Each certificate named (kubeadm's names, or all) is re-issued with the same

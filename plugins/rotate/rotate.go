@@ -6,7 +6,6 @@ package rotate
 import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubecerts/kubecerts/shared/cli"
 	"github.com/kubecerts/kubecerts/shared/cmdutil"
@@ -16,7 +15,7 @@ import (
 var Plugin = cli.Plugin{
 	Name:  "rotate",
 	Short: "Approve kubelet CSRs safely, renew certificates and rotate CAs",
-	Long: templates.LongDesc(`
+	Long: cli.LongDesc(`
 		Approve kubelet CSRs safely (SANs checked against the Node's own
 		addresses), renew kubeadm certificates, stage CA and service-account key
 		rotations, and move kubeconfigs across a CA rotation.`),

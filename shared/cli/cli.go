@@ -117,10 +117,21 @@ func NewRootCommand(p Plugin, streams genericiooptions.IOStreams) *cobra.Command
 	// command's help.
 	templates.ActsAsRootCommand(root, []string{"options"})
 	useDisplayName(root, p)
+	renderLongOnHelp(root)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return UsageErrorf(cmd, "%v", err)
 	})
 	return root
+}
+
+// renderLongOnHelp renders the long help (LongDesc) of the command whose
+// help is shown, just before it is.
+func renderLongOnHelp(root *cobra.Command) {
+	help := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		resolveLong(c)
+		help(c, args)
+	})
 }
 
 // useDisplayName makes help name the binary as users call it ("kubectl
