@@ -11,11 +11,11 @@
 # Env:   N=10000 files; REPEAT=3 runs of (a) (the best is kept); SMALL_REPEAT=20 runs of
 #        each command of (c); BUILD=1 runs make build first; KEEP=1 keeps the work dir;
 #        KUBECTL_CERTS: the binary to measure (default bin/kubectl-certs);
-#        KUBECERTS_TOOLS_BIN: where kubeadm is (else hack/build-tools.sh finds or builds it).
+#        KUBEADM: the kubeadm; else KUBECERTS_TOOLS_BIN: where kubeadm is (else hack/build-tools.sh
+#        finds or builds it).
 #
-# kubeadm certs check-expiration reads the kubeconfig files from /etc/kubernetes with no
-# flag to change it, so the kubeadm PKI lives in a directory kubeadm is chrooted into
-# (--rootfs); that needs root, or a user namespace (unshare -r) otherwise.
+# The kubeadm PKI of (c) is made by hack/kubeadm-node.sh (kubeadm chrooted with --rootfs: root,
+# or unshare -r otherwise).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -144,40 +144,14 @@ EOF
   (cd "$work/gen" && GOFLAGS= go run . "$work/pki" "$N")
 }
 
-# --- the kubeadm node --------------------------------------------------------------------
-find_kubeadm() {
-  local dir=${KUBECERTS_TOOLS_BIN:-}
-  if [ -z "$dir" ]; then dir=$("$root/hack/build-tools.sh" | tail -1); fi
-  kubeadm="$dir/kubeadm"
-  [ -x "$kubeadm" ] || { log "no kubeadm at $kubeadm"; exit 1; }
-  chroot_run=()
-  if [ "$(id -u)" != 0 ]; then chroot_run=(unshare -r); fi
-}
-
-make_node() {
-  node="$work/node"
-  mkdir -p "$node/etc/kubernetes/pki"
-  cat >"$node/etc/kubernetes/kubeadm.yaml" <<EOF
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: InitConfiguration
-localAPIEndpoint:
-  advertiseAddress: 10.0.0.10
-nodeRegistration:
-  name: node-a
----
-apiVersion: kubeadm.k8s.io/v1beta4
-kind: ClusterConfiguration
-kubernetesVersion: $("$kubeadm" version -o short)
-certificatesDir: /etc/kubernetes/pki
-EOF
-  "${chroot_run[@]}" "$kubeadm" --rootfs "$node" init phase certs all --config /etc/kubernetes/kubeadm.yaml >/dev/null
-  "${chroot_run[@]}" "$kubeadm" --rootfs "$node" init phase kubeconfig all --config /etc/kubernetes/kubeadm.yaml >/dev/null
-}
+# --- the kubeadm node: find_kubeadm, make_node ---------------------------------------------
+# shellcheck source=hack/kubeadm-node.sh
+. "$root/hack/kubeadm-node.sh"
 
 # --- main ----------------------------------------------------------------------------------
 if [ "${BUILD:-0}" = 1 ]; then make -C "$root" build >&2; fi
 command -v openssl >/dev/null || { log "openssl not found"; exit 1; }
-find_kubeadm
+find_kubeadm build
 
 log "writing $N certificate files into $work/pki"
 gen_dir
@@ -210,8 +184,7 @@ log "openssl x509 -enddate on each of $files files"
 row "(b) openssl x509 -noout -enddate -in FILE, once per file" "$files" "$(timed openssl_each)"
 
 log "kubeadm PKI with $kubeadm"
-make_node
-expiration=("${chroot_run[@]}" "$kubeadm" --rootfs "$node" certs check-expiration --config /etc/kubernetes/kubeadm.yaml)
+make_node "$work/node"
 kubeadm_certs=$("${expiration[@]}" -o json | grep -c '"name"')
 row "(c) kubeadm certs check-expiration, best of $SMALL_REPEAT" "$kubeadm_certs" "$(best_of "$SMALL_REPEAT" "${expiration[@]}")"
 if certs_ready; then

@@ -63,6 +63,8 @@ func run(out string) error {
 		"[README](../../README.md#the-contract-every-command-keeps) and [docs/api.md](../api.md).\n")
 	for _, p := range []cli.Plugin{certs.Plugin, catrust.Plugin, rotate.Plugin} {
 		root := cli.NewRootCommand(p, genericiooptions.NewTestIOStreamsDiscard())
+		// The long help is rendered when it is shown; here Long is read directly.
+		cli.ResolveHelp(root)
 		root.DisableAutoGenTag = true // no date: the pages must not change by themselves
 		normalise(root)
 		prepend := func(string) string { return header }

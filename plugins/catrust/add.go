@@ -9,16 +9,16 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 )
 
 var (
-	addLong = templates.LongDesc(`
+	addLong = cli.LongDesc(`
 		Add CA certificates to the trust secret, creating it when it does not exist.
 
 		Each FILE (- for standard input) may hold one or many certificates as PEM

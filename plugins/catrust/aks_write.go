@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/wait"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/az"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 	"github.com/kubecerts/kubecerts/shared/duration"
 )
 

@@ -6,17 +6,16 @@ package catrust
 import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 )
 
 // Plugin is kubectl ca-trust.
 var Plugin = cli.Plugin{
 	Name:  "ca-trust",
 	Short: "Manage the CAs that nodes install into their trust store",
-	Long: templates.LongDesc(`
+	Long: cli.LongDesc(`
 		Manage the CA certificates nodes install into their trust store: list,
 		add, remove, validate, export and sync, with nothing lost when writers
 		race, on either store (--store):

@@ -8,7 +8,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/metadata"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
+
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 )
 
 // secretsResource is what --secret names.

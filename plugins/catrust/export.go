@@ -6,16 +6,16 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubecerts/kubecerts/shared/atomicfile"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 )
 
 var (
-	exportLong = templates.LongDesc(`
+	exportLong = cli.LongDesc(`
 		Write the certificates of the trust secret in the node-pool file format
 		that az aks create/update --custom-ca-trust-certificates takes: PEM blocks
 		separated by one blank line, LF line endings, at most --max (10) of them,

@@ -7,19 +7,19 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 	"github.com/kubecerts/kubecerts/shared/exitcode"
 	"github.com/kubecerts/kubecerts/shared/expiry"
 	"github.com/kubecerts/kubecerts/shared/printing"
 )
 
 var (
-	listLong = templates.LongDesc(`
+	listLong = cli.LongDesc(`
 		List the certificates of the trust secret, one row per certificate, in key
 		order: KEY, SUBJECT, ISSUER, EXPIRES, RESIDUAL, SHA256 (its first 12 hex
 		digits, which remove --fingerprint takes) and STATUS; -o wide adds CA, KEY

@@ -13,7 +13,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
@@ -21,6 +20,7 @@ import (
 	"github.com/kubecerts/kubecerts/shared/azname"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 )
 
 // PoolAPIVersion is the last API version of AKS agent pools that shows the
@@ -31,7 +31,7 @@ const PoolAPIVersion = "2025-08-02-preview"
 const armEndpoint = "https://management.azure.com"
 
 var (
-	migrateLong = templates.LongDesc(`
+	migrateLong = cli.LongDesc(`
 		Move an AKS cluster off the retired custom-ca-trust-secret to the managed
 		cluster's own CA list (securityProfile.customCATrustCertificates).
 

@@ -10,16 +10,16 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 )
 
 var (
-	removeLong = templates.LongDesc(`
+	removeLong = cli.LongDesc(`
 		Remove certificates from the trust secret: by data key, by SHA-256
 		fingerprint (the whole of it or at least its first 8 hex digits, as list
 		shows them; colons allowed), by subject (the whole subject as list shows it,

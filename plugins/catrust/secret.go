@@ -5,7 +5,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,11 +18,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
+	"github.com/kubecerts/kubecerts/shared/lazyregexp"
 )
 
 // The trust secret AKS reads, and the limit of its node-pool file.
@@ -40,7 +40,7 @@ const certKeySuffix = ".crt"
 // isCertKey reports whether key is a certificate key (ca1.crt, root.crt, …).
 func isCertKey(key string) bool { return strings.HasSuffix(key, certKeySuffix) }
 
-var numberedKey = regexp.MustCompile(`^ca([1-9][0-9]{0,8})\.crt$`)
+var numberedKey = lazyregexp.New(`^ca([1-9][0-9]{0,8})\.crt$`)
 
 // keyNumber is N of caN.crt, or 0 for another key.
 func keyNumber(key string) int {

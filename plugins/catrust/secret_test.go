@@ -25,10 +25,10 @@ import (
 	"k8s.io/client-go/kubernetes"
 	k8stesting "k8s.io/client-go/testing"
 	cmdtesting "k8s.io/kubectl/pkg/cmd/testing"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/certificate/certtest"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 )
 
 func TestKeyOrderAndNextFreeKey(t *testing.T) {

@@ -7,12 +7,12 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/az"
 	"github.com/kubecerts/kubecerts/shared/azname"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 )
 
 // Where ca-trust keeps the CAs (--store): the trust secret, the custom CA

@@ -7,16 +7,16 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 )
 
 var (
-	syncLong = templates.LongDesc(`
+	syncLong = cli.LongDesc(`
 		Make the trust secret hold the certificates of a bundle file: the ones
 		missing are added (caN.crt, the lowest free N, as PEM with LF line endings)
 		and, with --prune, the ones not in the file are removed, so that the secret

@@ -16,19 +16,19 @@ import (
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 	"github.com/kubecerts/kubecerts/shared/exitcode"
 	"github.com/kubecerts/kubecerts/shared/expiry"
 	"github.com/kubecerts/kubecerts/shared/printing"
 )
 
 var (
-	validateLong = templates.LongDesc(`
+	validateLong = cli.LongDesc(`
 		Check the trust secret in the cluster, a Secret manifest (-f), or a
 		node-pool bundle file (--file) offline, and explain each problem found:
 

@@ -13,11 +13,11 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/tools/clientcmd"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 	"github.com/kubecerts/kubecerts/shared/printing"
 )
 

@@ -5,17 +5,16 @@ package certs
 import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 )
 
 // Plugin is kubectl certs.
 var Plugin = cli.Plugin{
 	Name:  "certs",
 	Short: "Find and check every certificate a cluster depends on",
-	Long: templates.LongDesc(`
+	Long: cli.LongDesc(`
 		Find and check every certificate a Kubernetes cluster depends on: the
 		kubeconfig's, the one the API server actually serves, kubeadm and k3s PKI
 		directories, secrets, webhook CA bundles, CSRs and AKS node certificates.

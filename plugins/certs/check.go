@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,16 +26,17 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubecerts/kubecerts/plugins/certs/source"
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 	"github.com/kubecerts/kubecerts/shared/duration"
 	"github.com/kubecerts/kubecerts/shared/exitcode"
 	"github.com/kubecerts/kubecerts/shared/expiry"
+	"github.com/kubecerts/kubecerts/shared/lazyregexp"
 	"github.com/kubecerts/kubecerts/shared/printing"
 )
 
@@ -72,7 +72,7 @@ var (
 )
 
 var (
-	checkLong = templates.LongDesc(`
+	checkLong = cli.LongDesc(`
 		Check every certificate a cluster depends on and report its expiry.
 
 		Plain "kubectl certs check" checks the current context: the certificates of its
@@ -787,7 +787,7 @@ func noContexts(loader clientcmd.ClientConfig, hint string) error {
 	return &kubeconfigFileError{path: strings.Join(files, string(os.PathListSeparator)), err: fmt.Errorf("no contexts in it%s", hint)}
 }
 
-var loadingConfigFile = regexp.MustCompile(`error loading config file ("(?:[^"\\]|\\.)*"): `)
+var loadingConfigFile = lazyregexp.New(`error loading config file ("(?:[^"\\]|\\.)*"): `)
 
 // kubeconfigError is where a kubeconfig could not be used and why, each
 // said once: the kubeconfig file that could not be read, else the context
@@ -832,7 +832,7 @@ func (o *CheckOptions) kubeconfigError(cmd *cobra.Command, err error) (string, e
 	return where, errors.New(msg)
 }
 
-var fileOp = regexp.MustCompile(`(?:open|stat|read) (\S+): `)
+var fileOp = lazyregexp.New(`(?:open|stat|read) (\S+): `)
 
 // filter applies --status and --expiring-within, and recounts the summary.
 func (o *CheckOptions) filter(r *api.CertificateReport) {

@@ -18,9 +18,9 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes/scheme"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 	"github.com/kubecerts/kubecerts/shared/golden"
 	"github.com/kubecerts/kubecerts/shared/version"
 )

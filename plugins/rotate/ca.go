@@ -3,7 +3,8 @@ package rotate
 import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/kubectl/pkg/util/templates"
+
+	"github.com/kubecerts/kubecerts/shared/cli"
 )
 
 // NewCmdCA groups the CA rotation commands.
@@ -11,7 +12,7 @@ func NewCmdCA(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "ca",
 		Short: "Stage and verify a CA rotation",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Stage a new set of CAs in a directory beside the live one, and verify it
 			the way k3s certificate rotate-ca does before accepting new CAs.`),
 		Args: cobra.NoArgs,

@@ -45,7 +45,7 @@ func NewCmdCAStage(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "stage --from DIR --to STAGING",
 		Short: "Write a new set of CAs into a staging directory",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Write a new set of CAs, with new keys of the same type, into a staging
 			directory, never into the live one: for k3s the files "k3s certificate
 			rotate-ca --path" expects (server-ca, client-ca, request-header-ca,

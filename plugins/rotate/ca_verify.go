@@ -43,7 +43,7 @@ func NewCmdCAVerify(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "verify --old DIR --new DIR",
 		Short: "Check a staged CA set the way k3s rotate-ca does",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Run the integrity checks k3s certificate rotate-ca runs before it accepts
 			new CAs: no expected file missing; each certificate matches its key; each
 			new CA (the first certificate of its file) verifies against the old roots

@@ -21,12 +21,12 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/util/retry"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubecerts/kubecerts/plugins/rotate/csrcheck"
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 	"github.com/kubecerts/kubecerts/shared/duration"
 )
 
@@ -42,7 +42,7 @@ const (
 // --cluster-signing-duration.
 const csrDefaultMaxDuration = duration.Year
 
-var csrLong = templates.LongDesc(`
+var csrLong = cli.LongDesc(`
 	Review and approve kubelet CertificateSigningRequests safely.
 
 	kube-controller-manager signs kubelet serving certificates

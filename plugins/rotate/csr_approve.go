@@ -14,18 +14,18 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubecerts/kubecerts/plugins/rotate/csrcheck"
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 	"github.com/kubecerts/kubecerts/shared/exitcode"
 	"github.com/kubecerts/kubecerts/shared/printing"
 )
 
 var (
-	csrApproveLong = templates.LongDesc(`
+	csrApproveLong = cli.LongDesc(`
 		Approve kubelet CSRs that pass every kubecerts check, and only those.
 
 		Each CSR, named or (with --all-pending) every pending one of the --signer

@@ -13,18 +13,18 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/kubernetes"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubecerts/kubecerts/plugins/rotate/csrcheck"
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 	"github.com/kubecerts/kubecerts/shared/exitcode"
 	"github.com/kubecerts/kubecerts/shared/printing"
 )
 
 var (
-	csrDenyLong = templates.LongDesc(`
+	csrDenyLong = cli.LongDesc(`
 		Deny CertificateSigningRequests by name.
 
 		Adds the Denied condition with --reason (default KubecertsDenied) and

@@ -34,18 +34,18 @@ import (
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubecerts/kubecerts/plugins/rotate/csrcheck"
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 	"github.com/kubecerts/kubecerts/shared/duration"
 	"github.com/kubecerts/kubecerts/shared/version"
 )
 
 var (
-	csrWatchLong = templates.LongDesc(`
+	csrWatchLong = cli.LongDesc(`
 		Approve valid kubelet CSRs continuously, as they arrive.
 
 		An informer on CertificateSigningRequests (and one on Nodes, whose names and

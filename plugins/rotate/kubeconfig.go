@@ -20,13 +20,13 @@ import (
 	"k8s.io/cli-runtime/pkg/printers"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/atomicfile"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 	"github.com/kubecerts/kubecerts/shared/pki"
 	"github.com/kubecerts/kubecerts/shared/printing"
 	"github.com/kubecerts/kubecerts/shared/tlsprobe"
@@ -60,7 +60,7 @@ func newCmdKubeconfig(f cmdutil.Factory, o *KubeconfigOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "kubeconfig (--add-ca FILE | --remove-ca FILE | --remove-fingerprint SHA256)",
 		Short: "Move a kubeconfig across a CA rotation",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Change the CA bundle of the current context's cluster entry: during a CA
 			rotation add the new CA beside the old one (the "update clients" phase:
 			the kubeconfig then trusts both), and after the rotation completes remove

@@ -17,10 +17,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/certificate"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 	"github.com/kubecerts/kubecerts/shared/exitcode"
 	"github.com/kubecerts/kubecerts/shared/pki"
 	"github.com/kubecerts/kubecerts/shared/printing"

@@ -8,12 +8,12 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 	"github.com/kubecerts/kubecerts/shared/duration"
 	"github.com/kubecerts/kubecerts/shared/exitcode"
 	"github.com/kubecerts/kubecerts/shared/printing"
@@ -50,7 +50,7 @@ func NewCmdPlan(f cmdutil.Factory, streams genericiooptions.IOStreams) *cobra.Co
 	cmd := &cobra.Command{
 		Use:   "plan --delay DURATION [--ca-expiry DATE]",
 		Short: "Print the phases of a CA rotation with their dates",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Print the phases of a CA rotation as managed platforms run it: start (new
 			CAs are made; old and new both work), update clients (every kubeconfig
 			gets a bundle trusting both CAs; nodes and pods that talk to the API

@@ -15,11 +15,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/cli-runtime/pkg/printers"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/util/templates"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 	"github.com/kubecerts/kubecerts/shared/duration"
 	"github.com/kubecerts/kubecerts/shared/exitcode"
 	"github.com/kubecerts/kubecerts/shared/kubeadm"
@@ -35,7 +35,7 @@ const renewAll = "all"
 const renewDefaultRestartWait = 20 * time.Second
 
 var (
-	renewLong = templates.LongDesc(`
+	renewLong = cli.LongDesc(`
 		Renew kubeadm's leaf certificates on a control-plane node.
 
 		Each certificate named (kubeadm's names, or all) is re-issued with the same

@@ -6,17 +6,16 @@ package rotate
 import (
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
-	"k8s.io/kubectl/pkg/util/templates"
 
 	"github.com/kubecerts/kubecerts/shared/cli"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 )
 
 // Plugin is kubectl rotate.
 var Plugin = cli.Plugin{
 	Name:  "rotate",
 	Short: "Approve kubelet CSRs safely, renew certificates and rotate CAs",
-	Long: templates.LongDesc(`
+	Long: cli.LongDesc(`
 		Approve kubelet CSRs safely (SANs checked against the Node's own
 		addresses), renew kubeadm certificates, stage CA and service-account key
 		rotations, and move kubeconfigs across a CA rotation.`),

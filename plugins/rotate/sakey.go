@@ -40,7 +40,7 @@ func NewCmdSAKey(streams genericiooptions.IOStreams) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "sa-key --from DIR --to STAGING",
 		Short: "Stage a new service-account signing key, keeping the old ones",
-		Long: templates.LongDesc(`
+		Long: cli.LongDesc(`
 			Stage a new RSA 2048 service-account signing key with the old key(s)
 			still accepted, so that existing tokens stay valid: for k3s, service.key
 			holds the new key first and the old keys after it (then "k3s certificate

@@ -3,11 +3,11 @@ package az
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/kubecerts/kubecerts/shared/duration"
+	"github.com/kubecerts/kubecerts/shared/lazyregexp"
 )
 
 // Kind classifies a failed az call.
@@ -152,15 +152,15 @@ const maxMessage = 400
 
 var (
 	// codePrefix is the "(Code) " that starts an ERROR line's text.
-	codePrefix = regexp.MustCompile(`^\(([A-Za-z][A-Za-z0-9_.]*)\)\s*`)
+	codePrefix = lazyregexp.New(`^\(([A-Za-z][A-Za-z0-9_.]*)\)\s*`)
 	// codeLine is the value of a "Code: X" line.
-	codeLine = regexp.MustCompile(`^([A-Za-z][A-Za-z0-9_.]*)$`)
+	codeLine = lazyregexp.New(`^([A-Za-z][A-Za-z0-9_.]*)$`)
 	// authorizationFailed names who was denied what, and where.
-	authorizationFailed = regexp.MustCompile(`(?:client|object id) '([^']+)'.*?does not have authorization to perform action '([^']+)' over scope '([^']+)'`)
+	authorizationFailed = lazyregexp.New(`(?:client|object id) '([^']+)'.*?does not have authorization to perform action '([^']+)' over scope '([^']+)'`)
 	// subscriptionNotFound is az's own words (in lower case) for a
 	// subscription it does not know: "The subscription of 'x' doesn't
 	// exist in cloud 'AzureCloud'", "Subscription 'x' not found".
-	subscriptionNotFound = regexp.MustCompile(`subscription (?:of )?'[^']*' (?:could not be found|was not found|not found|doesn't exist|does not exist)`)
+	subscriptionNotFound = lazyregexp.New(`subscription (?:of )?'[^']*' (?:could not be found|was not found|not found|doesn't exist|does not exist)`)
 )
 
 // parse reads az's stderr into an *Error of command (Kind, Code, Message

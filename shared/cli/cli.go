@@ -21,12 +21,10 @@ import (
 	"k8s.io/cli-runtime/pkg/genericiooptions"
 	"k8s.io/client-go/tools/clientcmd"
 	cliflag "k8s.io/component-base/cli/flag"
-	"k8s.io/component-base/logs"
-	"k8s.io/kubectl/pkg/cmd/options"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
-	"k8s.io/kubectl/pkg/util/completion"
+	"k8s.io/klog/v2"
 	"k8s.io/kubectl/pkg/util/templates"
 
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 	"github.com/kubecerts/kubecerts/shared/exitcode"
 )
 
@@ -105,25 +103,35 @@ func NewRootCommand(p Plugin, streams genericiooptions.IOStreams) *cobra.Command
 	configFlags.AddFlags(flags)
 	matchVersionFlags := cmdutil.NewMatchVersionFlags(configFlags)
 	matchVersionFlags.AddFlags(flags)
-	logs.AddFlags(flags)
+	addLogFlags(flags)
 	f := cmdutil.NewFactory(matchVersionFlags)
 
-	completion.SetFactoryForCompletion(f)
 	registerGlobalFlagCompletion(root, f)
 
 	if p.Commands != nil {
 		root.AddCommand(p.Commands(f, streams)...)
 	}
 	root.AddCommand(NewCmdVersion(p.Name, streams))
-	root.AddCommand(options.NewCmdOptions(streams.Out))
+	root.AddCommand(newCmdOptions(streams.Out))
 	// kubectl's help layout: global flags listed by "options", not by every
 	// command's help.
 	templates.ActsAsRootCommand(root, []string{"options"})
 	useDisplayName(root, p)
+	renderLongOnHelp(root)
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return UsageErrorf(cmd, "%v", err)
 	})
 	return root
+}
+
+// renderLongOnHelp renders the long help (LongDesc) of the command whose
+// help is shown, just before it is.
+func renderLongOnHelp(root *cobra.Command) {
+	help := root.HelpFunc()
+	root.SetHelpFunc(func(c *cobra.Command, args []string) {
+		resolveLong(c)
+		help(c, args)
+	})
 }
 
 // useDisplayName makes help name the binary as users call it ("kubectl
@@ -152,21 +160,6 @@ func useDisplayName(root *cobra.Command, p Plugin) {
 	})
 }
 
-func registerGlobalFlagCompletion(cmd *cobra.Command, f cmdutil.Factory) {
-	fns := map[string]func(string) []string{
-		"namespace": func(s string) []string { return completion.CompGetResource(f, "namespace", s) },
-		"context":   completion.ListContextsInConfig,
-		"cluster":   completion.ListClustersInConfig,
-		"user":      completion.ListUsersInConfig,
-	}
-	for name, fn := range fns {
-		fn := fn
-		_ = cmd.RegisterFlagCompletionFunc(name, func(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-			return fn(toComplete), cobra.ShellCompDirectiveNoFileComp
-		})
-	}
-}
-
 // Main runs the plugin with the process's arguments and streams and returns
 // the exit status; main is the only place that exits.
 func Main(p Plugin) int {
@@ -180,7 +173,7 @@ func Main(p Plugin) int {
 // printing a failure to stderr as one `error: …` line (plus, for usage
 // errors, a pointer to --help, as kubectl does).
 func Run(ctx context.Context, root *cobra.Command, args []string, stderr io.Writer) int {
-	defer logs.FlushLogs()
+	defer klog.Flush()
 	root.SetArgs(args)
 	err := root.ExecuteContext(withRedactingLogger(ctx))
 	if err == nil {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 	"github.com/kubecerts/kubecerts/shared/exitcode"
 )
 

@@ -22,7 +22,7 @@ func NewCmdVersion(plugin string, streams genericiooptions.IOStreams) *cobra.Com
 	cmd := &cobra.Command{
 		Use:   "version",
 		Short: "Print the plugin's version",
-		Long:  templates.LongDesc(`Print the version, commit, build date, Go version and platform of this plugin binary.`),
+		Long:  LongDesc(`Print the version, commit, build date, Go version and platform of this plugin binary.`),
 		Example: templates.Examples(`
 			# Print the version
 			kubectl ` + plugin + ` version

@@ -17,7 +17,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -27,6 +26,7 @@ import (
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/duration"
+	"github.com/kubecerts/kubecerts/shared/lazyregexp"
 )
 
 // What every Event says of who recorded it and what it was doing.
@@ -77,7 +77,7 @@ func Reason(s api.CertificateStatus) (reason string, ok bool) {
 
 // bundleIndex is the " [N]" the sources append to the location of each
 // certificate of a bundle or chain.
-var bundleIndex = regexp.MustCompile(` \[(\d+)\]$`)
+var bundleIndex = lazyregexp.New(` \[(\d+)\]$`)
 
 // Regarding is the object an Event about c regards: c.Object, with a
 // fieldPath that tells apart the certificates of one object. It is the

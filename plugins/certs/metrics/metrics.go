@@ -17,7 +17,6 @@ import (
 	"io"
 	"math/big"
 	"path"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -27,6 +26,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
+	"github.com/kubecerts/kubecerts/shared/lazyregexp"
 )
 
 // The metric names.
@@ -210,14 +210,14 @@ func decimalSerial(hex string) string {
 var (
 	// bundleIndex ends the location of a certificate that shares its
 	// place with others: " [2]".
-	bundleIndex = regexp.MustCompile(` \[\d+\]$`)
+	bundleIndex = lazyregexp.New(` \[\d+\]$`)
 	// inKubeconfig is the part of a location that says which entry of a
 	// kubeconfig file: " (user admin) client-certificate-data".
-	inKubeconfig = regexp.MustCompile(`^(.*) \((user|cluster) [^)]*\) (\S+)(?: (.+))?$`)
+	inKubeconfig = lazyregexp.New(`^(.*) \((user|cluster) [^)]*\) (\S+)(?: (.+))?$`)
 	// kubeconfigEntry is the location of the kubeconfig source:
 	// "[context/NAME ]user/NAME client-certificate-data", or
 	// "… client-certificate /path/to/file".
-	kubeconfigEntry = regexp.MustCompile(`^(?:context/\S+ )?(user|cluster)/\S+ (\S+)(?: (.+))?$`)
+	kubeconfigEntry = lazyregexp.New(`^(?:context/\S+ )?(user|cluster)/\S+ (\S+)(?: (.+))?$`)
 )
 
 // locationLabels are the labels of the exporter that say where a

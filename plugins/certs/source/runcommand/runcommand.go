@@ -34,11 +34,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/kubecerts/kubecerts/shared/lazyregexp"
 )
 
 // MaxOutput is how much of each stream (stdout, stderr) Azure keeps: the
@@ -566,13 +567,13 @@ func (o *Output) unrecognized(l string) {
 
 var (
 	// OpenSSL 3: "Could not open file or uri for loading certificate from /x"
-	openFailed3 = regexp.MustCompile(`(?i)could not open file or uri for loading certificate from (\S.*?)\s*$`)
+	openFailed3 = lazyregexp.New(`(?i)could not open file or uri for loading certificate from (\S.*?)\s*$`)
 	// OpenSSL 1.1: "Can't open /x for reading, No such file or directory"
-	openFailed11 = regexp.MustCompile(`(?i)can't open (\S.*?) for reading,?\s*(.*)$`)
+	openFailed11 = lazyregexp.New(`(?i)can't open (\S.*?) for reading,?\s*(.*)$`)
 	// OpenSSL 1.0: "Error opening Certificate /x"
-	openFailed10 = regexp.MustCompile(`(?i)error opening certificate (\S.*?)\s*$`)
+	openFailed10 = lazyregexp.New(`(?i)error opening certificate (\S.*?)\s*$`)
 	// OpenSSL's error stack: "80ABC8E4327F0000:error:16000069:STORE routines:…"
-	errorStack = regexp.MustCompile(`^[0-9A-Fa-f]+:error:`)
+	errorStack = lazyregexp.New(`^[0-9A-Fa-f]+:error:`)
 )
 
 // parseStderr classifies the [stderr] section: a missing file, openssl

@@ -2,7 +2,8 @@ package runcommand
 
 import (
 	"bytes"
-	"regexp"
+
+	"github.com/kubecerts/kubecerts/shared/lazyregexp"
 )
 
 // NodeLinePrefix starts the line that names the node whose output follows,
@@ -16,7 +17,7 @@ import (
 //	…
 const NodeLinePrefix = "### node: "
 
-var nodeLine = regexp.MustCompile(`^###\s*node:\s*(\S+)\s*$`)
+var nodeLine = lazyregexp.New(`^###\s*node:\s*(\S+)\s*$`)
 
 // Chunk is one node's output in a capture.
 type Chunk struct {
