@@ -1,31 +1,50 @@
 #!/usr/bin/env bash
 # Benchmark of kubectl certs check --source secrets at scale, against the real
-# test cluster, beside (f) the floor: one unpaged LIST of the same secrets as
+# test cluster, beside the floor: one unpaged LIST of the same secrets as
 # protobuf, bytes discarded (curl with the cluster's admin client
-# certificate), which the check's ratio is printed against; (a) kubectl get
-# listing them as JSON; and (b) the pipeline people use today (kubectl get,
-# base64 -d and openssl x509 per secret) on a 500-secret subset. Measured in
-# the same run.
+# certificate), which every row's ratio is printed against. Measured in the
+# same run, for each count of secrets:
+#   the floor;
+#   kubectl certs check --source secrets -A -o json, with the default flags
+#     (and, with CHUNKS="1000 2000 …", with each --chunk-size);
+#   kubectl get secrets … -o json (up to KUBECTL_GET_MAX secrets, default 20000:
+#     at 100,000 it takes minutes and GBs);
+# and once, the pipeline people use today (kubectl get, base64 -d and openssl
+# x509 per secret) on 500 secrets (PIPELINE=0 leaves it out: it takes minutes).
+# For each row: the median wall time of RUNS runs (default 3), the peak RSS of
+# the command, and the peak RSS of kube-apiserver while it ran (sampled every
+# 20 ms). Before the table: how long filling the cluster took, and how many
+# LIST requests the default check made, all of them paged (it fails if one
+# is not).
 #
-#   hack/bench-secrets.sh [COUNTS...]     default: 5000 20000
+#   hack/bench-secrets.sh [COUNTS...]     default: 20000 100000
 #
 # Needs GNU time (/usr/bin/time; apt-get install time). Starts its own test
-# cluster in .cache/bench-cluster and stops it at the end. Prints a Markdown
-# table for docs/benchmarks.md.
+# cluster in .cache/bench-cluster and stops it at the end. Secrets hold 200
+# distinct certificates (hack/bench/mksecrets -distinct; DISTINCT=N changes it).
+# Prints Markdown for docs/benchmarks.md.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-counts=("${@:-5000 20000}")
-[ $# -gt 0 ] || counts=(5000 20000)
+counts=("$@")
+[ $# -gt 0 ] || counts=(20000 100000)
 runs=${RUNS:-3}
+chunks=${CHUNKS:-}
+get_max=${KUBECTL_GET_MAX:-20000}
+distinct=${DISTINCT:-200}
 
 [ -x /usr/bin/time ] || { echo "error: /usr/bin/time missing: apt-get install time" >&2; exit 1; }
+for n in "${counts[@]}"; do
+  [[ $n =~ ^[1-9][0-9]*$ ]] || { echo "error: count $n: give a positive number of secrets" >&2; exit 1; }
+done
 make -s build
 work=$(mktemp -d)
 export KUBECERTS_TEST_CLUSTER_DIR="$root/.cache/bench-cluster"
 trap 'hack/test-cluster.sh down >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 eval "$(hack/test-cluster.sh up 2>/dev/null)"
 go build -o "$work/mksecrets" ./hack/bench/mksecrets
+apiserver=$(pgrep -f "kube-apiserver.*$KUBECERTS_TEST_CLUSTER_DIR" | head -n 1)
+[ -n "$apiserver" ] || { echo "error: no kube-apiserver of $KUBECERTS_TEST_CLUSTER_DIR running" >&2; exit 1; }
 
 # The floor's credentials: the test cluster's admin client certificate.
 server=$(kubectl config view --raw --minify -o jsonpath='{.clusters[0].cluster.server}')
@@ -39,61 +58,93 @@ kc '.users[0].user.client-certificate' "$work/client.crt"
 kc '.users[0].user.client-key' "$work/client.key"
 chmod 600 "$work/client.key"
 # A script, not a function: GNU time runs a program.
-cat >"$work/floor" <<EOF
+cat >"$work/floor" <<EOS
 #!/bin/sh
 exec curl -sSf --cacert "$work/ca.crt" --cert "$work/client.crt" --key "$work/client.key" \\
   -H 'Accept: application/vnd.kubernetes.protobuf' -o /dev/null \\
   "$server/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls"
-EOF
+EOS
 chmod +x "$work/floor"
 
-# measure NAME CMD...: median wall seconds and max RSS (MB) over $runs runs.
+# rss_kb PID: its resident set now, in KB.
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# measure NAME CMD...: "NAME|median wall s|peak RSS MB|kube-apiserver peak RSS MB" over $runs runs.
 measure() {
   local name=$1; shift
-  local walls=() rss=0
+  local walls=() rss=0 api=0 wall kb sampler
   for _ in $(seq "$runs"); do
+    ( peak=0; while :; do r=$(rss_kb "$apiserver"); [ "$r" -gt "$peak" ] && { peak=$r; echo "$peak" >"$work/api"; }; sleep 0.02; done ) &
+    sampler=$!
     /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || true
-    read -r wall kb < "$work/time"
+    kill "$sampler"; wait "$sampler" 2>/dev/null || true
+    read -r wall kb <"$work/time"
     walls+=("$wall")
     [ "$kb" -gt "$rss" ] && rss=$kb
+    kb=$(cat "$work/api"); [ "$kb" -gt "$api" ] && api=$kb
   done
   local median
-  median=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(( (runs + 1) / 2 ))p")
-  echo "$name|$median|$((rss / 1024))"
+  median=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
+  echo "$name|$median|$((rss / 1024))|$((api / 1024))"
 }
 
-echo "| secrets | command | wall (s, median of $runs) | peak RSS (MB) | per certificate |"
-echo "| ---: | --- | ---: | ---: | ---: |"
+check=(bin/kubectl-certs check --source secrets -A -o json)
+echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; $distinct distinct certificates; median of $runs runs."
+echo
+rows=()
 have=0
 for n in "${counts[@]}"; do
-  "$work/mksecrets" -n "$n" -namespace bench >/dev/null 2>&1
+  start=$(date +%s.%N)
+  "$work/mksecrets" -n "$n" -namespace bench -distinct "$distinct" >/dev/null 2>"$work/fill" || { cat "$work/fill" >&2; exit 1; }
+  fill=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.0f", e - s }')
+  echo "- $n secrets: filling the cluster took ${fill} s (from $have); kube-apiserver at rest: $(($(rss_kb "$apiserver") / 1024)) MB RSS."
   have=$n
-  f=$(measure "one unpaged LIST as protobuf (curl, the floor)" "$work/floor")
-  a=$(measure "kubectl get secrets -A --field-selector type=kubernetes.io/tls -o json" \
-        kubectl get secrets -A --field-selector type=kubernetes.io/tls -o json)
-  c=$(measure "kubectl certs check --source secrets -A -o json" \
-        bin/kubectl-certs check --source secrets -A -o json)
-  total=$(bin/kubectl-certs check --source secrets -A -o jsonpath='{.summary.total}')
+  # Every LIST the check makes is paged: -v=6 prints each request.
+  "${check[@]}" -v=6 >/dev/null 2>"$work/v6" || true
+  lists=$(grep -c 'GET .*/api/v1/secrets?' "$work/v6" || true)
+  unpaged=$(grep 'GET .*/api/v1/secrets?' "$work/v6" | grep -vc 'limit=' || true)
+  [ "$unpaged" = 0 ] || { echo "error: the check made $unpaged unpaged LIST(s) of secrets:" >&2; grep 'GET .*/api/v1/secrets?' "$work/v6" | grep -v 'limit=' >&2; exit 1; }
+  echo "  The check made $lists LIST requests, all paged ($(grep -o 'limit=[0-9]*' "$work/v6" | sort -u | tr '\n' ' '))."
+  total=$(bin/kubectl-certs check --source secrets -A -o jsonpath='{.summary.total}' || true)
   [ "$total" = "$n" ] || { echo "error: check reported $total certificates, want $n" >&2; exit 1; }
-  IFS='|' read -r _ floorwall _ <<<"$f"
-  for row in "$f" "$a" "$c"; do
-    IFS='|' read -r name wall rss <<<"$row"
+
+  f=$(measure "one unpaged LIST as protobuf (curl, the floor)" "$work/floor")
+  batch=("$f")
+  batch+=("$(measure "kubectl certs check --source secrets -A -o json" "${check[@]}")")
+  for c in $chunks; do
+    batch+=("$(measure "kubectl certs check --source secrets -A -o json --chunk-size $c" "${check[@]}" --chunk-size "$c")")
+  done
+  if [ "$n" -le "$get_max" ]; then
+    batch+=("$(measure "kubectl get secrets -A --field-selector type=kubernetes.io/tls -o json" \
+      kubectl get secrets -A --field-selector type=kubernetes.io/tls -o json)")
+  fi
+  IFS='|' read -r _ floorwall _ _ <<<"$f"
+  for row in "${batch[@]}"; do
+    IFS='|' read -r name wall rss api <<<"$row"
     per=$(awk -v w="$wall" -v n="$n" 'BEGIN { printf "%.1f µs", w * 1e6 / n }')
-    ratio=$(awk -v w="$wall" -v f="$floorwall" 'BEGIN { if (f > 0) printf " (%.2f× the floor)", w / f }')
-    echo "| $n | \`$name\` | $wall$ratio | $rss | $per |"
+    ratio=$(awk -v w="$wall" -v f="$floorwall" 'BEGIN { if (f > 0) printf "%.2f×", w / f }')
+    [ "$rss" = 0 ] && rss=-
+    rows+=("| $n | \`$name\` | $wall | $ratio | $rss | $api | $per |")
   done
 done
+echo
+echo "| secrets | command | wall (s) | to the floor | peak RSS (MB) | kube-apiserver peak RSS (MB) | per secret |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+printf '%s\n' "${rows[@]}"
 
-# (b) the per-secret pipeline on 500 secrets, once (it is slow).
-kubectl get secrets -n bench -o name > "$work/all-names"
-head -500 "$work/all-names" > "$work/names"
-pipeline() {
-  while read -r s; do
-    kubectl get -n bench "$s" -o jsonpath='{.data.tls\.crt}' | base64 -d | openssl x509 -noout -enddate
-  done < "$work/names"
-}
-export -f pipeline; export work
-start=$(date +%s.%N)
-bash -c pipeline >/dev/null
-end=$(date +%s.%N)
-awk -v s="$start" -v e="$end" 'BEGIN { w = e - s; printf "| 500 | `kubectl get` + `base64 -d` + `openssl x509 -enddate` per secret | %.1f | - | %.0f µs |\n", w, w * 1e6 / 500 }'
+if [ "${PIPELINE:-1}" != 0 ]; then
+  # The per-secret pipeline on 500 secrets, once (it is slow).
+  kubectl get secrets -n bench -o name | head -500 >"$work/names"
+  pipeline() {
+    while read -r s; do
+      kubectl get -n bench "$s" -o jsonpath='{.data.tls\.crt}' | base64 -d | openssl x509 -noout -enddate
+    done <"$work/names"
+  }
+  export -f pipeline; export work
+  start=$(date +%s.%N)
+  bash -c pipeline >/dev/null
+  end=$(date +%s.%N)
+  awk -v s="$start" -v e="$end" 'BEGIN { w = e - s; printf "| 500 | `kubectl get` + `base64 -d` + `openssl x509 -enddate` per secret | %.1f | | - | | %.0f µs |\n", w, w * 1e6 / 500 }'
+fi
+echo
+echo "Load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."

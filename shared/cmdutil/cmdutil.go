@@ -1,15 +1,16 @@
-// Package cmdutil is the part of kubectl's k8s.io/kubectl/pkg/cmd/util that
-// the plugins use: the Factory every command takes its clients from,
-// --match-server-version and --dry-run, with kubectl's behaviour (the code is
-// kubectl's, Apache 2.0, The Kubernetes Authors, cut down).
+// Package cmdutil gives the plugins' commands their clients and kubectl's
+// --match-server-version and --dry-run flags, behaving as kubectl's
+// k8s.io/kubectl/pkg/cmd/util does for the same flags (the tests hold it to
+// that package, which they import).
 //
-// kubectl's package is not imported because of what it imports: kubectl's
-// own scheme (every API group registered a second time, beside client-go's),
-// the scale client, OpenAPI validation and translations, whose package init
-// runs in every command, `version` included (~7 ms of ~35 ms of package init).
+// That package is not imported by the plugins for what its import costs at
+// start-up: kubectl's own scheme (every API group registered a second time,
+// beside client-go's), the scale client, OpenAPI validation and
+// translations, whose package init runs in every command, `version`
+// included (~7 ms of ~35 ms of package init).
 //
 // kubectl's cmdutil.Factory satisfies Factory, so kubectl's test factory
-// (k8s.io/kubectl/pkg/cmd/testing) serves tests.
+// (k8s.io/kubectl/pkg/cmd/testing) serves the unit tests.
 package cmdutil
 
 import (
@@ -31,57 +32,45 @@ import (
 	"k8s.io/klog/v2"
 )
 
-// Factory gives commands the kubeconfig and clients that kubectl's global
-// flags select.
+// Factory is where commands get the kubeconfig and clients that kubectl's
+// global flags select.
 type Factory interface {
 	genericclioptions.RESTClientGetter
 	// KubernetesClientSet is a clientset on ToRESTConfig.
 	KubernetesClientSet() (*kubernetes.Clientset, error)
 }
 
-// NewFactory is kubectl's cmdutil.NewFactory: a Factory on clientGetter.
-func NewFactory(clientGetter genericclioptions.RESTClientGetter) Factory {
-	if clientGetter == nil {
-		panic("attempt to instantiate client_access_factory with nil clientGetter")
+// NewFactory is a Factory on getter, which must not be nil.
+func NewFactory(getter genericclioptions.RESTClientGetter) Factory {
+	if getter == nil {
+		panic("cmdutil.NewFactory: nil RESTClientGetter")
 	}
-	return &factory{clientGetter: clientGetter}
+	return clientsOf{getter}
 }
 
-type factory struct {
-	clientGetter genericclioptions.RESTClientGetter
+// clientsOf adds the clientset to a RESTClientGetter.
+type clientsOf struct {
+	genericclioptions.RESTClientGetter
 }
 
-func (f *factory) ToRESTConfig() (*rest.Config, error) { return f.clientGetter.ToRESTConfig() }
-
-func (f *factory) ToRESTMapper() (meta.RESTMapper, error) { return f.clientGetter.ToRESTMapper() }
-
-func (f *factory) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
-	return f.clientGetter.ToDiscoveryClient()
-}
-
-func (f *factory) ToRawKubeConfigLoader() clientcmd.ClientConfig {
-	return f.clientGetter.ToRawKubeConfigLoader()
-}
-
-func (f *factory) KubernetesClientSet() (*kubernetes.Clientset, error) {
-	clientConfig, err := f.ToRESTConfig()
+func (c clientsOf) KubernetesClientSet() (*kubernetes.Clientset, error) {
+	cfg, err := c.ToRESTConfig()
 	if err != nil {
 		return nil, err
 	}
-	return kubernetes.NewForConfig(clientConfig)
+	return kubernetes.NewForConfig(cfg)
 }
 
-const flagMatchBinaryVersion = "match-server-version"
-
-// MatchVersionFlags is kubectl's: --match-server-version, and a
-// RESTClientGetter that, when it is set, fails unless the server's version is
-// the client's, and that sets Kubernetes' defaults on the REST config.
+// MatchVersionFlags is --match-server-version over a RESTClientGetter:
+// with the flag set, every client it gives fails unless the server is of
+// this client's version (asked once). The REST configs it gives carry
+// Kubernetes' defaults for the core group, as kubectl's do.
 type MatchVersionFlags struct {
-	Delegate genericclioptions.RESTClientGetter
-
+	Delegate                    genericclioptions.RESTClientGetter
 	RequireMatchedServerVersion bool
-	checkServerVersion          sync.Once
-	matchesServerVersionErr     error
+
+	checked  sync.Once
+	mismatch error
 }
 
 var _ genericclioptions.RESTClientGetter = &MatchVersionFlags{}
@@ -91,32 +80,48 @@ func NewMatchVersionFlags(delegate genericclioptions.RESTClientGetter) *MatchVer
 	return &MatchVersionFlags{Delegate: delegate}
 }
 
-func (f *MatchVersionFlags) checkMatchingServerVersion() error {
-	f.checkServerVersion.Do(func() {
+// AddFlags binds --match-server-version.
+func (f *MatchVersionFlags) AddFlags(flags *pflag.FlagSet) {
+	flags.BoolVar(&f.RequireMatchedServerVersion, "match-server-version", f.RequireMatchedServerVersion,
+		"Require server version to match client version")
+}
+
+// versionMatches is nil unless the flag is set and the server's version
+// differs from the client's, or cannot be asked.
+func (f *MatchVersionFlags) versionMatches() error {
+	f.checked.Do(func() {
 		if !f.RequireMatchedServerVersion {
 			return
 		}
-		discoveryClient, err := f.Delegate.ToDiscoveryClient()
-		if err != nil {
-			f.matchesServerVersionErr = err
-			return
+		d, err := f.Delegate.ToDiscoveryClient()
+		if err == nil {
+			err = discovery.MatchesServerVersion(version.Get(), d)
 		}
-		f.matchesServerVersionErr = discovery.MatchesServerVersion(version.Get(), discoveryClient)
+		f.mismatch = err
 	})
-	return f.matchesServerVersionErr
+	return f.mismatch
 }
 
 // ToRESTConfig implements genericclioptions.RESTClientGetter.
 func (f *MatchVersionFlags) ToRESTConfig() (*rest.Config, error) {
-	if err := f.checkMatchingServerVersion(); err != nil {
+	if err := f.versionMatches(); err != nil {
 		return nil, err
 	}
-	clientConfig, err := f.Delegate.ToRESTConfig()
+	cfg, err := f.Delegate.ToRESTConfig()
 	if err != nil {
 		return nil, err
 	}
-	setKubernetesDefaults(clientConfig)
-	return clientConfig, nil
+	// The core group's defaults; the clients the plugins make set their
+	// own serializer, so client-go's scheme serves for kubectl's here.
+	cfg.GroupVersion = &schema.GroupVersion{Version: "v1"}
+	if cfg.APIPath == "" {
+		cfg.APIPath = "/api"
+	}
+	if cfg.NegotiatedSerializer == nil {
+		cfg.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
+	}
+	_ = rest.SetKubernetesDefaults(cfg) // sets the user agent; never fails
+	return cfg, nil
 }
 
 // ToRawKubeConfigLoader implements genericclioptions.RESTClientGetter.
@@ -126,7 +131,7 @@ func (f *MatchVersionFlags) ToRawKubeConfigLoader() clientcmd.ClientConfig {
 
 // ToDiscoveryClient implements genericclioptions.RESTClientGetter.
 func (f *MatchVersionFlags) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
-	if err := f.checkMatchingServerVersion(); err != nil {
+	if err := f.versionMatches(); err != nil {
 		return nil, err
 	}
 	return f.Delegate.ToDiscoveryClient()
@@ -134,85 +139,64 @@ func (f *MatchVersionFlags) ToDiscoveryClient() (discovery.CachedDiscoveryInterf
 
 // ToRESTMapper implements genericclioptions.RESTClientGetter.
 func (f *MatchVersionFlags) ToRESTMapper() (meta.RESTMapper, error) {
-	if err := f.checkMatchingServerVersion(); err != nil {
+	if err := f.versionMatches(); err != nil {
 		return nil, err
 	}
 	return f.Delegate.ToRESTMapper()
-}
-
-// AddFlags binds --match-server-version.
-func (f *MatchVersionFlags) AddFlags(flags *pflag.FlagSet) {
-	flags.BoolVar(&f.RequireMatchedServerVersion, flagMatchBinaryVersion, f.RequireMatchedServerVersion, "Require server version to match client version")
-}
-
-// setKubernetesDefaults is kubectl's, with client-go's scheme for kubectl's
-// (the clients the plugins make set their own serializer).
-func setKubernetesDefaults(config *rest.Config) {
-	config.GroupVersion = &schema.GroupVersion{Group: "", Version: "v1"}
-	if config.APIPath == "" {
-		config.APIPath = "/api"
-	}
-	if config.NegotiatedSerializer == nil {
-		config.NegotiatedSerializer = scheme.Codecs.WithoutConversion()
-	}
-	_ = rest.SetKubernetesDefaults(config)
 }
 
 // DryRunStrategy is what --dry-run asks for.
 type DryRunStrategy int
 
 const (
-	// DryRunNone indicates the client will make all mutating calls.
+	// DryRunNone: every call is made.
 	DryRunNone DryRunStrategy = iota
-	// DryRunClient, or client-side dry-run, indicates the client will
-	// prevent making mutating calls such as CREATE, PATCH, and DELETE.
+	// DryRunClient: no call that changes anything is made; what it would
+	// send is printed.
 	DryRunClient
-	// DryRunServer, or server-side dry-run, indicates the client will send
-	// mutating calls to the API server with the dry-run parameter to prevent
-	// persisting changes.
+	// DryRunServer: changes are sent with dryRun=All, so that the API
+	// server validates them and persists nothing.
 	DryRunServer
 )
 
-// AddDryRunFlag adds kubectl's --dry-run to cmd.
+// dryRunBare is --dry-run's value when given with none: the deprecated
+// spelling of client.
+const dryRunBare = "unchanged"
+
+// AddDryRunFlag adds --dry-run, with kubectl's help, default and values.
 func AddDryRunFlag(cmd *cobra.Command) {
-	cmd.Flags().String(
-		"dry-run",
-		"none",
-		`Must be "none", "server", or "client". If client strategy, only print the object that would be sent, without sending it. If server strategy, submit server-side request without persisting the resource.`,
-	)
-	cmd.Flags().Lookup("dry-run").NoOptDefVal = "unchanged"
+	cmd.Flags().String("dry-run", "none",
+		`Must be "none", "server", or "client". If client strategy, only print the object that would be sent, without sending it. If server strategy, submit server-side request without persisting the resource.`)
+	cmd.Flags().Lookup("dry-run").NoOptDefVal = dryRunBare
 }
 
-// GetDryRunStrategy reads --dry-run as kubectl does, accepting (with a
-// warning) its deprecated forms: no value, true and false.
+// GetDryRunStrategy reads --dry-run. kubectl's deprecated spellings are
+// taken, with its warning: no value (client), and true or false.
 func GetDryRunStrategy(cmd *cobra.Command) (DryRunStrategy, error) {
-	dryRunFlag, err := cmd.Flags().GetString("dry-run")
+	value, err := cmd.Flags().GetString("dry-run")
 	if err != nil {
 		klog.Fatalf("error accessing flag %s for command %s: %v", "dry-run", cmd.Name(), err)
 	}
-	b, err := strconv.ParseBool(dryRunFlag)
-	// The flag is not a boolean
-	if err != nil {
-		switch dryRunFlag {
-		case cmd.Flag("dry-run").NoOptDefVal:
-			klog.Warning(`--dry-run is deprecated and can be replaced with --dry-run=client.`)
-			return DryRunClient, nil
-		case "client":
-			return DryRunClient, nil
-		case "server":
-			return DryRunServer, nil
-		case "none":
-			return DryRunNone, nil
-		default:
-			//lint:ignore ST1005 kubectl's message, word for word (the bad-input tests expect it)
-			return DryRunNone, fmt.Errorf(`Invalid dry-run value (%v). Must be "none", "server", or "client".`, dryRunFlag)
-		}
-	}
-	// The flag was a boolean
-	if b {
-		klog.Warningf(`--dry-run=%v is deprecated (boolean value) and can be replaced with --dry-run=%s.`, dryRunFlag, "client")
+	switch value {
+	case "none":
+		return DryRunNone, nil
+	case "client":
+		return DryRunClient, nil
+	case "server":
+		return DryRunServer, nil
+	case cmd.Flag("dry-run").NoOptDefVal:
+		klog.Warning(`--dry-run is deprecated and can be replaced with --dry-run=client.`)
 		return DryRunClient, nil
 	}
-	klog.Warningf(`--dry-run=%v is deprecated (boolean value) and can be replaced with --dry-run=%s.`, dryRunFlag, "none")
-	return DryRunNone, nil
+	b, err := strconv.ParseBool(value)
+	if err != nil {
+		//lint:ignore ST1005 kubectl's message, word for word (the bad-input tests expect it)
+		return DryRunNone, fmt.Errorf(`Invalid dry-run value (%v). Must be "none", "server", or "client".`, value)
+	}
+	instead, strategy := "none", DryRunNone
+	if b {
+		instead, strategy = "client", DryRunClient
+	}
+	klog.Warningf(`--dry-run=%v is deprecated (boolean value) and can be replaced with --dry-run=%s.`, value, instead)
+	return strategy, nil
 }

@@ -19,7 +19,7 @@ var _ Factory = kubectl.Factory(nil)
 // The dry-run flag and its reading are kubectl's.
 func TestDryRunAsKubectl(t *testing.T) {
 	for _, args := range [][]string{nil, {"--dry-run"}, {"--dry-run=client"}, {"--dry-run=server"}, {"--dry-run=none"},
-		{"--dry-run=true"}, {"--dry-run=false"}, {"--dry-run=bogus"}, {"--dry-run="}} {
+		{"--dry-run=true"}, {"--dry-run=false"}, {"--dry-run=1"}, {"--dry-run=F"}, {"--dry-run=TRUE"}, {"--dry-run=bogus"}, {"--dry-run="}, {"--dry-run=unchanged"}} {
 		ours, theirs := &cobra.Command{Use: "x"}, &cobra.Command{Use: "x"}
 		AddDryRunFlag(ours)
 		kubectl.AddDryRunFlag(theirs)
