@@ -5,6 +5,8 @@
 # certificate), which every row's ratio is printed against. Measured in the
 # same run, for each count of secrets:
 #   the floor;
+#   client-go's pager alone, fetching and decoding the pages and nothing else
+#     (hack/bench/pagelist, the check's default page size);
 #   kubectl certs check --source secrets -A -o json, with the default flags
 #     (and, with CHUNKS="1000 2000 …", with each --chunk-size);
 #   kubectl get secrets … -o json (up to KUBECTL_GET_MAX secrets, default 20000:
@@ -43,6 +45,7 @@ export KUBECERTS_TEST_CLUSTER_DIR="$root/.cache/bench-cluster"
 trap 'hack/test-cluster.sh down >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 eval "$(hack/test-cluster.sh up 2>/dev/null)"
 go build -o "$work/mksecrets" ./hack/bench/mksecrets
+go build -o "$work/pagelist" ./hack/bench/pagelist
 apiserver=$(pgrep -f "kube-apiserver.*$KUBECERTS_TEST_CLUSTER_DIR" | head -n 1)
 [ -n "$apiserver" ] || { echo "error: no kube-apiserver of $KUBECERTS_TEST_CLUSTER_DIR running" >&2; exit 1; }
 
@@ -89,6 +92,7 @@ measure() {
 }
 
 check=(bin/kubectl-certs check --source secrets -A -o json)
+default_chunk=$(bin/kubectl-certs check --help | sed -n 's/.*--chunk-size=\([0-9]*\):.*/\1/p')
 echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; $distinct distinct certificates; median of $runs runs."
 echo
 rows=()
@@ -110,6 +114,7 @@ for n in "${counts[@]}"; do
 
   f=$(measure "one unpaged LIST as protobuf (curl, the floor)" "$work/floor")
   batch=("$f")
+  batch+=("$(measure "client-go's pager alone, page by page, default page size (hack/bench/pagelist)" "$work/pagelist" -chunk-size "$default_chunk")")
   batch+=("$(measure "kubectl certs check --source secrets -A -o json" "${check[@]}")")
   for c in $chunks; do
     batch+=("$(measure "kubectl certs check --source secrets -A -o json --chunk-size $c" "${check[@]}" --chunk-size "$c")")

@@ -30,6 +30,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/kubecerts/kubecerts/plugins/certs/source"
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/certificate/certtest"
 	"github.com/kubecerts/kubecerts/test/e2e/framework"
@@ -353,6 +354,24 @@ func TestCheckPagination(t *testing.T) {
 	}
 	if lists != 3 {
 		t.Errorf("%d LIST pages of 10 with the type field selector, want 3:\n%s", lists, stderr)
+	}
+
+	// --chunk-size 0 is the default page size, never kubectl's unpaged LIST.
+	_, stderr, err = framework.Kubectl(t.Context(), dir, c.AdminKubeconfig, "certs", "check", "--source", "secrets", "-n", ns, "--chunk-size", "0", "-v=6", "-o", "name")
+	if code := exitCode(t, err); code != 0 {
+		t.Fatalf("--chunk-size 0: exit %d; stderr:\n%s", code, stderr)
+	}
+	lists = 0
+	for _, l := range strings.Split(stderr, "\n") {
+		if strings.Contains(l, "/api/v1/namespaces/"+ns+"/secrets?") {
+			lists++
+			if !strings.Contains(l, fmt.Sprintf("limit=%d", source.DefaultChunkSize)) {
+				t.Errorf("--chunk-size 0: a LIST without the default page size: %s", l)
+			}
+		}
+	}
+	if lists != 1 {
+		t.Errorf("--chunk-size 0: %d LISTs of secrets, want 1 page:\n%s", lists, stderr)
 	}
 }
 
