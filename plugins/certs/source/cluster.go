@@ -18,12 +18,18 @@ import (
 	"k8s.io/client-go/tools/pager"
 )
 
-// DefaultChunkSize is how many objects one LIST page holds. kubectl's 500
-// made 20,000 Secrets take 40 round trips, during each of which the API
-// server and this client wait on each other; 2,000 was the fastest in
-// hack/bench-secrets.sh (docs/benchmarks.md) for ~6 MB of Secrets per page
-// on the API server.
-const DefaultChunkSize = 2000
+// DefaultChunkSize is how many objects one LIST page holds, as in kubectl,
+// unless the source knows its objects to be small (TLSSecretChunkSize).
+// ConfigMaps and Secrets of any type can be a megabyte each (Helm keeps
+// releases in them), so their pages stay at kubectl's size.
+const DefaultChunkSize = 500
+
+// TLSSecretChunkSize is the page size for kubernetes.io/tls Secrets (a few
+// KB each: a chain and a key): at kubectl's 500, 20,000 of them take 40
+// round trips, during each of which the API server and this client wait on
+// each other. In hack/bench-secrets.sh (docs/benchmarks.md) 5,000 was the
+// fastest, for some 15 MB per page on the API server.
+const TLSSecretChunkSize = 5000
 
 // Scope is what the in-cluster sources share: the clients, the namespaces
 // and selectors to list, the page size, and a counter for progress.
@@ -52,11 +58,17 @@ func (s *Scope) namespaceScope() string {
 	return s.Namespace
 }
 
-func (s *Scope) chunkSize() int64 {
-	if s.ChunkSize <= 0 {
-		return DefaultChunkSize
+// chunkSize is the page size: --chunk-size, else the source's own (what
+// it set as the options' limit), else DefaultChunkSize. Never 0: no LIST
+// is unpaged.
+func (s *Scope) chunkSize(sourceDefault int64) int64 {
+	switch {
+	case s.ChunkSize > 0:
+		return s.ChunkSize
+	case sourceDefault > 0:
+		return sourceDefault
 	}
-	return s.ChunkSize
+	return DefaultChunkSize
 }
 
 func (s *Scope) count(n int) {
@@ -117,12 +129,13 @@ func (s *Scope) eachIn(ctx context.Context, ns string, list listFunc, opts metav
 		}
 		return obj, err
 	})
-	p.PageSize = s.chunkSize()
+	size := s.chunkSize(opts.Limit)
+	p.PageSize = size
 	p.PageBufferSize = 2
 	// Never one unpaged LIST of everything: EachListItem does not fall
 	// back to one when a continue token expires, and this says so.
 	p.FullListIfExpired = false
-	opts.Limit = s.chunkSize()
+	opts.Limit = size
 	return p.EachListItem(ctx, opts, func(obj runtime.Object) error {
 		fn(obj)
 		return nil

@@ -133,3 +133,30 @@ func TestSecretsNeverListUnpaged(t *testing.T) {
 		t.Errorf("certificates %d, errors %+v: want the first page's certificate and the expiry as an error", len(r.Certificates), r.Errors)
 	}
 }
+
+// TestListPageSizes: kubernetes.io/tls Secrets (small) are listed in pages
+// of TLSSecretChunkSize, Secrets of every type (Helm releases among them)
+// in kubectl's DefaultChunkSize, and --chunk-size wins over both.
+func TestListPageSizes(t *testing.T) {
+	for _, tc := range []struct {
+		allTypes bool
+		flag     int64
+		want     int64
+	}{
+		{false, 0, TLSSecretChunkSize},
+		{true, 0, DefaultChunkSize},
+		{false, 7, 7},
+		{true, 7, 7},
+	} {
+		client := fake.NewClientset()
+		var limits []int64
+		client.PrependReactor("list", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
+			limits = append(limits, a.(k8stesting.ListActionImpl).ListOptions.Limit)
+			return true, &corev1.SecretList{}, nil
+		})
+		(&Secrets{Scope: &Scope{Client: client, AllNamespaces: true, ChunkSize: tc.flag}, AllTypes: tc.allTypes}).Collect(context.Background(), newRecorder())
+		if len(limits) != 1 || limits[0] != tc.want {
+			t.Errorf("all types %v, --chunk-size %d: LIST limits %v, want [%d]", tc.allTypes, tc.flag, limits, tc.want)
+		}
+	}
+}
