@@ -31,8 +31,8 @@ type Collector struct {
 	// described holds the description of certificates found before, by
 	// the parsed certificate: the in-cluster sources hand over the same
 	// *x509.Certificate for each place a value recurs (parseCache), and its
-	// description is made once and copied, its lists shared (entries are
-	// never modified in place). Bounded as parseCache is.
+	// description is made once, and shared by the entries of its places
+	// until the report copies it into each. Bounded as parseCache is.
 	described map[*x509.Certificate]*api.Certificate
 	// issuers holds who issued each certificate of the sources that
 	// servedDiffersFromDisk compares, by fingerprint: what the report's
@@ -53,22 +53,28 @@ func NewCollector(now time.Time, t expiry.Thresholds, dedup bool) *Collector {
 
 // Found implements Sink.
 func (c *Collector) Found(source string, f Found) {
-	var d api.Certificate
+	var d *api.Certificate
 	switch {
 	case f.Cert != nil && f.Thresholds != nil:
-		d = certificate.Describe(f.Cert, c.now, *f.Thresholds)
+		desc := certificate.Describe(f.Cert, c.now, *f.Thresholds)
+		d = &desc
 	case f.Cert != nil:
 		d = c.describe(f.Cert)
 	case f.Description != nil:
-		d = c.judge(f.Description)
+		desc := c.judge(f.Description)
+		d = &desc
 	default:
 		return
 	}
-	d.Source, d.Location, d.Name = source, f.Location, f.Name
-	d.CAName, d.ExternallyManaged = f.CAName, f.ExternallyManaged
-	d.Chain, d.Notes, d.Object = f.Chain, f.Notes, f.Object
-	d.Kubelet, d.PodCertificate = f.Kubelet, f.PodCertificate
-	d.SignerName, d.Requestor = f.SignerName, f.Requestor
+	e := collected{desc: d, source: source, location: f.Location, object: f.Object, notes: f.Notes}
+	if f.Name != "" || f.CAName != "" || f.ExternallyManaged || f.Chain != nil || f.Kubelet != nil ||
+		f.PodCertificate != nil || f.SignerName != "" || f.Requestor != "" {
+		full := e.certificate()
+		full.Name, full.CAName, full.ExternallyManaged = f.Name, f.CAName, f.ExternallyManaged
+		full.Chain, full.Kubelet, full.PodCertificate = f.Chain, f.Kubelet, f.PodCertificate
+		full.SignerName, full.Requestor = f.SignerName, f.Requestor
+		e = collected{full: &full}
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if f.Cert != nil && comparedServedVsDisk(source) {
@@ -76,25 +82,25 @@ func (c *Collector) Found(source string, f Found) {
 	}
 	if c.dedup && d.SHA256Fingerprint != "" {
 		if i, ok := c.byPrint[d.SHA256Fingerprint]; ok {
-			prev := c.certs.at(i)
-			if prev.Location != d.Location {
-				prev.AlsoAt = appendUnique(prev.AlsoAt, source+" "+d.Location)
+			prev := c.certs.whole(i)
+			if prev.Location != f.Location {
+				prev.AlsoAt = appendUnique(prev.AlsoAt, source+" "+f.Location)
 			}
 			return
 		}
 		c.byPrint[d.SHA256Fingerprint] = c.certs.len()
 	}
-	c.certs.add(d)
+	c.certs.add(e)
 }
 
 // describe describes cert against the report's thresholds, once per
-// certificate.
-func (c *Collector) describe(cert *x509.Certificate) api.Certificate {
+// certificate: the description returned is shared, not to be modified.
+func (c *Collector) describe(cert *x509.Certificate) *api.Certificate {
 	c.mu.Lock()
 	d, ok := c.described[cert]
 	c.mu.Unlock()
 	if ok {
-		return *d
+		return d
 	}
 	desc := certificate.Describe(cert, c.now, c.thresholds)
 	c.mu.Lock()
@@ -103,7 +109,7 @@ func (c *Collector) describe(cert *x509.Certificate) api.Certificate {
 		c.described = make(map[*x509.Certificate]*api.Certificate, parseCacheSize)
 	}
 	c.described[cert] = &desc
-	return desc
+	return &desc
 }
 
 // judge copies a Description and sets its status and residual time as
@@ -185,10 +191,12 @@ func Run(ctx context.Context, sink Sink, sources ...Source) {
 
 // Report returns what was collected: certificates sorted by expiry (then
 // location), errors and skipped locations in a stable order, the summary,
-// and the cross-source notes. The report's certificates are the
-// Collector's own, not a copy (at 100,000 certificates a copy is 45 MB):
-// Report is called once the sources are done, and a second call returns
-// the same certificates, as the first report left them.
+// and the cross-source notes. The Collector's entries are compact (what
+// differs from place to place, and the shared description): they become
+// the report's certificates here, each block let go once copied, so that
+// at 100,000 certificates the report is not also in memory as blocks.
+// Report is called once the sources are done; a second call returns the
+// same certificates, as the first report left them.
 func (c *Collector) Report() *api.CertificateReport {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -196,7 +204,7 @@ func (c *Collector) Report() *api.CertificateReport {
 		GeneratedAt:           metav1.NewTime(c.now.UTC().Truncate(time.Second)),
 		WarnWithinSeconds:     int64(c.thresholds.WarnWithin / time.Second),
 		CriticalWithinSeconds: int64(c.thresholds.CriticalWithin / time.Second),
-		Certificates:          c.certs.flatten(),
+		Certificates:          c.certs.certificates(),
 		Errors:                append([]api.ReportError{}, c.errors...),
 		Skipped:               append([]api.Skipped(nil), c.skipped...),
 		Notes:                 append([]string(nil), c.notes...),

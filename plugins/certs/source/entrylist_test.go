@@ -8,41 +8,48 @@ import (
 )
 
 func TestEntryList(t *testing.T) {
+	shared := &api.Certificate{Subject: "CN=shared", DNSNames: []string{"a"}}
 	var e entryList
 	add := func(from, to int) {
 		for i := from; i < to; i++ {
-			e.add(api.Certificate{Location: fmt.Sprint(i)})
+			if i%3 == 0 {
+				e.add(collected{full: &api.Certificate{Subject: "CN=own", Location: fmt.Sprint(i), Name: "n"}})
+				continue
+			}
+			e.add(collected{desc: shared, source: "s", location: fmt.Sprint(i), notes: []string{"note"}})
 		}
 	}
-	check := func(when string, n int) {
+	check := func(when string, certs []api.Certificate, n int) {
 		t.Helper()
-		if e.len() != n {
-			t.Fatalf("%s: len %d, want %d", when, e.len(), n)
+		if len(certs) != n || e.len() != n {
+			t.Fatalf("%s: %d certificates, len %d, want %d", when, len(certs), e.len(), n)
 		}
-		for i := 0; i < n; i++ {
-			if got := e.at(i).Location; got != fmt.Sprint(i) {
-				t.Fatalf("%s: at(%d) = %s", when, i, got)
+		for i, c := range certs {
+			if c.Location != fmt.Sprint(i) {
+				t.Fatalf("%s: certificate %d at %s", when, i, c.Location)
+			}
+			if i%3 == 0 && (c.Subject != "CN=own" || c.Name != "n") || i%3 != 0 && (c.Subject != "CN=shared" || c.Source != "s" || len(c.Notes) != 1) {
+				t.Fatalf("%s: certificate %d: %+v", when, i, c)
 			}
 		}
 	}
-	if got := e.flatten(); len(got) != 0 {
-		t.Fatalf("empty list flattens to %d entries", len(got))
+	if got := e.certificates(); len(got) != 0 {
+		t.Fatalf("empty list: %d certificates", len(got))
 	}
 	add(0, 2*entryBlock+3)
-	check("blocks", 2*entryBlock+3)
-	flat := e.flatten()
-	if len(flat) != 2*entryBlock+3 || flat[entryBlock+1].Location != fmt.Sprint(entryBlock+1) {
-		t.Fatalf("flatten: %d entries", len(flat))
+	e.whole(4).AlsoAt = []string{"elsewhere"}
+	if shared.AlsoAt != nil {
+		t.Fatal("changing one place changed the shared description")
 	}
-	check("flattened", 2*entryBlock+3)
-	e.at(5).AlsoAt = []string{"x"}
-	if flat[5].AlsoAt == nil {
-		t.Error("at() after flatten does not reach the flattened entries")
+	certs := e.certificates()
+	check("first report", certs, 2*entryBlock+3)
+	if certs[4].AlsoAt == nil || certs[5].AlsoAt != nil {
+		t.Errorf("alsoAt: %v, %v", certs[4].AlsoAt, certs[5].AlsoAt)
+	}
+	e.whole(7).AlsoAt = []string{"x"}
+	if certs[7].AlsoAt == nil {
+		t.Error("whole() after the report does not reach the report's certificates")
 	}
 	add(2*entryBlock+3, 3*entryBlock+10)
-	check("added after flatten", 3*entryBlock+10)
-	if got := e.flatten(); len(got) != 3*entryBlock+10 || got[3*entryBlock+9].Location != fmt.Sprint(3*entryBlock+9) {
-		t.Fatalf("second flatten: %d entries", len(got))
-	}
-	check("flattened twice", 3*entryBlock+10)
+	check("after more", e.certificates(), 3*entryBlock+10)
 }
