@@ -100,7 +100,7 @@ measure() {
 }
 
 check=(bin/kubectl-certs check --source secrets -A -o json)
-default_chunk=$(bin/kubectl-certs check --help | sed -n 's/.* \([0-9][0-9]*\) for kubernetes.io\/tls Secrets.*/\1/p')
+default_chunk=$(bin/kubectl-certs check --help | sed -n 's/.* to \([0-9][0-9]*\) objects, by the bytes.*/\1/p')
 echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; $distinct distinct certificates; median of $runs runs."
 echo
 rows=()
@@ -123,7 +123,7 @@ for n in "${counts[@]}"; do
 
   f=$(measure "one unpaged LIST as protobuf (curl, the floor)" "$work/floor")
   batch=("$f")
-  batch+=("$(measure "client-go's pager alone, page by page, default page size (hack/bench/pagelist)" "$work/pagelist" -chunk-size "$default_chunk")")
+  batch+=("$(measure "client-go's pager alone, pages of the largest size (hack/bench/pagelist)" "$work/pagelist" -chunk-size "$default_chunk")")
   batch+=("$(measure "kubectl certs check --source secrets -A -o json" "${check[@]}")")
   for c in $chunks; do
     batch+=("$(measure "kubectl certs check --source secrets -A -o json --chunk-size $c" "${check[@]}" --chunk-size "$c")")

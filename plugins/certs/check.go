@@ -302,7 +302,7 @@ func newCmdCheck(f cmdutil.Factory, o *CheckOptions) *cobra.Command {
 	fl.BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "In-cluster sources: list across all namespaces (default: the context's namespace, or -n).")
 	fl.StringVarP(&o.LabelSelector, "selector", "l", "", "In-cluster sources: a label selector, as in kubectl get.")
 	fl.StringVar(&o.FieldSelector, "field-selector", "", "In-cluster sources: a field selector, as in kubectl get (secrets are also filtered on type=kubernetes.io/tls unless --all-secret-types).")
-	fl.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, fmt.Sprintf("In-cluster sources: objects per LIST page; 0 picks by what is listed: %d for kubernetes.io/tls Secrets (small), %d (kubectl's) for the rest. Pages are processed as they come; no LIST is ever unpaged.", source.TLSSecretChunkSize, source.DefaultChunkSize))
+	fl.Int64Var(&o.ChunkSize, "chunk-size", o.ChunkSize, fmt.Sprintf("In-cluster sources: objects per LIST page. 0 sizes pages by what they hold: a first page of %d objects, then Secrets and ConfigMaps about %d MB a page (%d to %d objects, by the bytes of the page before) and the rest %d. Pages are processed as they come; no LIST is ever unpaged.", source.FirstChunkSize, source.PageBytes>>20, source.MinChunkSize, source.MaxChunkSize, source.DefaultChunkSize))
 	fl.BoolVar(&o.AllSecretTypes, "all-secret-types", false, "Secrets: check every key of every Secret whose value holds PEM certificates, not only kubernetes.io/tls Secrets.")
 	fl.Float32Var(&o.QPS, "qps", o.QPS, "In-cluster sources: client-side limit of requests per second.")
 	fl.IntVar(&o.Burst, "burst", o.Burst, "In-cluster sources: client-side burst of requests above --qps.")

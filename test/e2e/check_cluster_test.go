@@ -356,7 +356,7 @@ func TestCheckPagination(t *testing.T) {
 		t.Errorf("%d LIST pages of 10 with the type field selector, want 3:\n%s", lists, stderr)
 	}
 
-	// --chunk-size 0 is the page size for TLS Secrets, never kubectl's unpaged LIST.
+	// --chunk-size 0 sizes pages by their bytes, starting at FirstChunkSize: never kubectl's unpaged LIST.
 	_, stderr, err = framework.Kubectl(t.Context(), dir, c.AdminKubeconfig, "certs", "check", "--source", "secrets", "-n", ns, "--chunk-size", "0", "-v=6", "-o", "name")
 	if code := exitCode(t, err); code != 0 {
 		t.Fatalf("--chunk-size 0: exit %d; stderr:\n%s", code, stderr)
@@ -365,7 +365,7 @@ func TestCheckPagination(t *testing.T) {
 	for _, l := range strings.Split(stderr, "\n") {
 		if strings.Contains(l, "/api/v1/namespaces/"+ns+"/secrets?") {
 			lists++
-			if !strings.Contains(l, fmt.Sprintf("limit=%d", source.TLSSecretChunkSize)) {
+			if !strings.Contains(l, fmt.Sprintf("limit=%d", source.FirstChunkSize)) {
 				t.Errorf("--chunk-size 0: a LIST without the default page size: %s", l)
 			}
 		}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,17 +20,72 @@ import (
 )
 
 // DefaultChunkSize is how many objects one LIST page holds, as in kubectl,
-// unless the source knows its objects to be small (TLSSecretChunkSize).
-// ConfigMaps and Secrets of any type can be a megabyte each (Helm keeps
-// releases in them), so their pages stay at kubectl's size.
+// for resources whose pages are not sized by what they hold.
 const DefaultChunkSize = 500
 
-// TLSSecretChunkSize is the page size for kubernetes.io/tls Secrets (a few
-// KB each: a chain and a key): at kubectl's 500, 20,000 of them take 40
-// round trips, during each of which the API server and this client wait on
-// each other. In hack/bench-secrets.sh (docs/benchmarks.md) 5,000 was the
-// fastest, for some 15 MB per page on the API server.
-const TLSSecretChunkSize = 5000
+// Secrets and ConfigMaps are listed in pages sized by their bytes: a
+// first page of FirstChunkSize, then as many objects as come to about
+// PageBytes by the previous page's average, from MinChunkSize to
+// MaxChunkSize. kubernetes.io/tls Secrets (a few KB: a chain and a key)
+// then come 5,000 to a page, where kubectl's 500 made 20,000 of them take
+// 40 round trips, during each of which the API server and this client wait
+// on each other (hack/bench-secrets.sh, docs/benchmarks.md). A Secret or
+// ConfigMap can be a megabyte (Helm keeps releases in them), and anyone who
+// may create one in their namespace decides how large: a fixed page of
+// 5,000 such, or even kubectl's 500, would be gigabytes for the API server
+// and for this process.
+const (
+	FirstChunkSize = 100
+	MinChunkSize   = 10
+	MaxChunkSize   = 5000
+	PageBytes      = 16 << 20
+)
+
+// pageSizer sizes the next page from the one listed, for the resources
+// whose bytes are known (Secrets, ConfigMaps). The zero value starts at
+// FirstChunkSize.
+type pageSizer struct{ next int64 }
+
+func (p *pageSizer) limit() int64 {
+	if p.next == 0 {
+		return FirstChunkSize
+	}
+	return p.next
+}
+
+// saw takes in a page; it reports false for a list whose bytes it does not
+// know.
+func (p *pageSizer) saw(list runtime.Object) bool {
+	var n, bytes int
+	switch l := list.(type) {
+	case *corev1.SecretList:
+		n = len(l.Items)
+		for i := range l.Items {
+			for _, v := range l.Items[i].Data {
+				bytes += len(v)
+			}
+		}
+	case *corev1.ConfigMapList:
+		n = len(l.Items)
+		for i := range l.Items {
+			for _, v := range l.Items[i].Data {
+				bytes += len(v)
+			}
+			for _, v := range l.Items[i].BinaryData {
+				bytes += len(v)
+			}
+		}
+	default:
+		return false
+	}
+	if n == 0 {
+		return true
+	}
+	// Metadata and field names: ~1 KB an object.
+	per := int64(bytes/n) + 1024
+	p.next = min(max(PageBytes/per, MinChunkSize), MaxChunkSize)
+	return true
+}
 
 // Scope is what the in-cluster sources share: the clients, the namespaces
 // and selectors to list, the page size, and a counter for progress.
@@ -56,19 +112,6 @@ func (s *Scope) namespaceScope() string {
 		return metav1.NamespaceAll
 	}
 	return s.Namespace
-}
-
-// chunkSize is the page size: --chunk-size, else the source's own (what
-// it set as the options' limit), else DefaultChunkSize. Never 0: no LIST
-// is unpaged.
-func (s *Scope) chunkSize(sourceDefault int64) int64 {
-	switch {
-	case s.ChunkSize > 0:
-		return s.ChunkSize
-	case sourceDefault > 0:
-		return sourceDefault
-	}
-	return DefaultChunkSize
 }
 
 func (s *Scope) count(n int) {
@@ -122,14 +165,27 @@ func (s *Scope) eachServed(ctx context.Context, sink Sink, source string, r serv
 }
 
 func (s *Scope) eachIn(ctx context.Context, ns string, list listFunc, opts metav1.ListOptions, fn func(runtime.Object)) error {
+	// With --chunk-size, every page holds that many; else Secrets and
+	// ConfigMaps are sized by their bytes, the rest DefaultChunkSize.
+	size, sizer := s.ChunkSize, &pageSizer{}
+	if size <= 0 {
+		size = sizer.limit()
+	} else {
+		sizer = nil
+	}
 	p := pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+		if sizer != nil {
+			o.Limit = sizer.limit()
+		}
 		obj, err := list(ctx, ns, o)
 		if err == nil {
 			s.count(meta.LenList(obj))
+			if sizer != nil && !sizer.saw(obj) {
+				sizer.next = DefaultChunkSize
+			}
 		}
 		return obj, err
 	})
-	size := s.chunkSize(opts.Limit)
 	p.PageSize = size
 	p.PageBufferSize = 2
 	// Never one unpaged LIST of everything: EachListItem does not fall

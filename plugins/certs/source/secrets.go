@@ -34,7 +34,6 @@ func (s *Secrets) Collect(ctx context.Context, sink Sink) {
 	opts := metav1.ListOptions{LabelSelector: s.Scope.LabelSelector, FieldSelector: s.Scope.FieldSelector}
 	if !s.AllTypes {
 		opts.FieldSelector = joinSelectors(TLSSecretFieldSelector, s.Scope.FieldSelector)
-		opts.Limit = TLSSecretChunkSize // small objects: larger pages
 	}
 	list := func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
 		return s.Scope.Client.CoreV1().Secrets(ns).List(ctx, o)

@@ -134,29 +134,45 @@ func TestSecretsNeverListUnpaged(t *testing.T) {
 	}
 }
 
-// TestListPageSizes: kubernetes.io/tls Secrets (small) are listed in pages
-// of TLSSecretChunkSize, Secrets of every type (Helm releases among them)
-// in kubectl's DefaultChunkSize, and --chunk-size wins over both.
+// TestListPageSizes: without --chunk-size, Secrets are listed in pages
+// sized by their bytes — a first page of FirstChunkSize, then about
+// PageBytes a page — so that small TLS Secrets come thousands to a page and
+// a tenant's megabyte Secrets a handful; --chunk-size fixes every page.
 func TestListPageSizes(t *testing.T) {
+	page := func(n, valueBytes int, more bool) *corev1.SecretList {
+		l := &corev1.SecretList{}
+		if more {
+			l.Continue = "more"
+		}
+		for i := 0; i < n; i++ {
+			l.Items = append(l.Items, corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Namespace: "apps", Name: fmt.Sprint("s", i)},
+				Type:       corev1.SecretTypeOpaque, Data: map[string][]byte{"v": make([]byte, valueBytes)},
+			})
+		}
+		return l
+	}
 	for _, tc := range []struct {
-		allTypes bool
-		flag     int64
-		want     int64
+		name       string
+		flag       int64
+		valueBytes int
+		want       []int64
 	}{
-		{false, 0, TLSSecretChunkSize},
-		{true, 0, DefaultChunkSize},
-		{false, 7, 7},
-		{true, 7, 7},
+		{"small TLS Secrets", 0, 3 << 10, []int64{FirstChunkSize, PageBytes / (3<<10 + 1024), PageBytes / (3<<10 + 1024)}},
+		{"tiny values", 0, 10, []int64{FirstChunkSize, MaxChunkSize, MaxChunkSize}},
+		{"megabyte Secrets", 0, 1 << 20, []int64{FirstChunkSize, PageBytes / (1<<20 + 1024), PageBytes / (1<<20 + 1024)}},
+		{"huge Secrets", 0, 4 << 20, []int64{FirstChunkSize, MinChunkSize, MinChunkSize}},
+		{"--chunk-size", 7, 1 << 20, []int64{7, 7, 7}},
 	} {
 		client := fake.NewClientset()
 		var limits []int64
 		client.PrependReactor("list", "secrets", func(a k8stesting.Action) (bool, runtime.Object, error) {
 			limits = append(limits, a.(k8stesting.ListActionImpl).ListOptions.Limit)
-			return true, &corev1.SecretList{}, nil
+			return true, page(3, tc.valueBytes, len(limits) < 3), nil
 		})
-		(&Secrets{Scope: &Scope{Client: client, AllNamespaces: true, ChunkSize: tc.flag}, AllTypes: tc.allTypes}).Collect(context.Background(), newRecorder())
-		if len(limits) != 1 || limits[0] != tc.want {
-			t.Errorf("all types %v, --chunk-size %d: LIST limits %v, want [%d]", tc.allTypes, tc.flag, limits, tc.want)
+		(&Secrets{Scope: &Scope{Client: client, AllNamespaces: true, ChunkSize: tc.flag}, AllTypes: true}).Collect(context.Background(), newRecorder())
+		if fmt.Sprint(limits) != fmt.Sprint(tc.want) {
+			t.Errorf("%s: LIST limits %v, want %v", tc.name, limits, tc.want)
 		}
 	}
 }
