@@ -43,7 +43,12 @@ func (p *jsonPrinter) PrintObj(obj k8sruntime.Object, w io.Writer) error {
 	// The type setter gives the object its apiVersion and kind (and takes
 	// them away after), as it does for the full printer.
 	return printers.NewTypeSetter(api.Scheme).ToPrinter(printers.ResourcePrinterFunc(func(obj k8sruntime.Object, w io.Writer) error {
-		return writeSplitJSON(obj.(ListSplitter), w)
+		if split, err := writeSplitJSON(obj.(ListSplitter), w); split {
+			return err
+		}
+		// An empty list (null stays null), or not laid out as expected:
+		// the whole document, at the whole document's cost.
+		return p.full.PrintObj(obj, w)
 	})).PrintObj(obj, w)
 }
 
@@ -53,19 +58,20 @@ const jsonIndent = "    "
 // writeSplitJSON writes what json.MarshalIndent(obj, "", "    ") and a
 // newline would: the object without its list, with the list's elements
 // put in where encoding/json writes the empty list, each indented as
-// encoding/json would at that depth.
-func writeSplitJSON(obj ListSplitter, w io.Writer) error {
+// encoding/json would at that depth. It writes nothing and reports false
+// when the list is empty or the document is not laid out as expected.
+func writeSplitJSON(obj ListSplitter, w io.Writer) (split bool, err error) {
 	rest, key, n, item := obj.SplitList()
 	if n == 0 {
-		return writeFullJSON(obj, w) // small, and null stays null
+		return false, nil
 	}
 	head, err := json.MarshalIndent(rest, "", jsonIndent)
 	if err != nil {
-		return err
+		return true, err
 	}
 	quoted, err := json.Marshal(key)
 	if err != nil {
-		return err
+		return true, err
 	}
 	// A top-level field is the only line that starts with one indent and
 	// the key: deeper fields have more indent, and strings hold no raw
@@ -73,25 +79,23 @@ func writeSplitJSON(obj ListSplitter, w io.Writer) error {
 	empty := append(append([]byte("\n"+jsonIndent), quoted...), ": []"...)
 	at := bytes.Index(head, empty)
 	if at < 0 || bytes.Contains(head[at+len(empty):], empty) {
-		// Not laid out as expected: the whole document, at the whole
-		// document's cost.
-		return writeFullJSON(obj, w)
+		return false, nil
 	}
 	open := at + len(empty) - 1 // the list's "]"
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.Write(head[:open])
 	for b := range encodeElements(n, item) {
 		if b.err != nil {
-			return b.err
+			return true, b.err
 		}
 		if _, err := bw.Write(b.json); err != nil {
-			return err // a closed pipe: stop encoding
+			return true, err // a closed pipe: stop encoding
 		}
 	}
 	bw.WriteString("\n" + jsonIndent)
 	bw.Write(head[open:])
 	bw.WriteByte('\n')
-	return bw.Flush()
+	return true, bw.Flush()
 }
 
 // encoded is a run of elements as JSON, each after its separator, or the
@@ -188,12 +192,3 @@ func encodeElements(n int, item func(int) any) func(yield func(encoded) bool) {
 
 // elementPrefix is the indent of a top-level list's elements.
 const elementPrefix = jsonIndent + jsonIndent
-
-func writeFullJSON(obj k8sruntime.Object, w io.Writer) error {
-	data, err := json.MarshalIndent(obj, "", jsonIndent)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(append(data, '\n'))
-	return err
-}
