@@ -167,11 +167,10 @@ func (s *Scope) eachServed(ctx context.Context, sink Sink, source string, r serv
 func (s *Scope) eachIn(ctx context.Context, ns string, list listFunc, opts metav1.ListOptions, fn func(runtime.Object)) error {
 	// With --chunk-size, every page holds that many; else Secrets and
 	// ConfigMaps are sized by their bytes, the rest DefaultChunkSize.
-	size, sizer := s.ChunkSize, &pageSizer{}
+	size, sizer := s.ChunkSize, (*pageSizer)(nil)
 	if size <= 0 {
+		sizer = &pageSizer{}
 		size = sizer.limit()
-	} else {
-		sizer = nil
 	}
 	p := pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		if sizer != nil {
