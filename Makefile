@@ -70,7 +70,8 @@ test-cluster-down:
 FUZZTIME     ?=
 FUZZ_TARGETS := shared/certificate:FuzzParse:50000 shared/duration:FuzzParse:50000 \
 	plugins/certs/source:FuzzKubeconfigFile:3000 plugins/certs/source/runcommand:FuzzParse:100000 \
-	plugins/rotate/csrcheck:FuzzReview:50000 plugins/catrust:FuzzValidateManifest:3000
+	plugins/rotate/csrcheck:FuzzReview:50000 plugins/catrust:FuzzValidateManifest:3000 \
+	shared/printing:FuzzAppendIndent:20000
 
 fuzz:
 	FUZZTIME=$(FUZZTIME) GO=$(GO) ./hack/fuzz.sh $(FUZZ_TARGETS)

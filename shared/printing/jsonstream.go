@@ -150,9 +150,10 @@ func encodeElements(n int, item func(int) any) func(yield func(encoded) bool) {
 		}()
 		for w := 0; w < workers; w++ {
 			go func() {
+				// Compact (an Encoder escapes HTML as Marshal does),
+				// then indented by appendIndent, not by the Encoder.
 				var elem bytes.Buffer
 				enc := json.NewEncoder(&elem)
-				enc.SetIndent(elementPrefix, jsonIndent)
 				for j := range jobs {
 					var out []byte
 					select {
@@ -171,7 +172,7 @@ func encodeElements(n int, item func(int) any) func(yield func(encoded) bool) {
 							out = append(out, ',')
 						}
 						out = append(out, "\n"+elementPrefix...)
-						out = append(out, bytes.TrimSuffix(elem.Bytes(), []byte("\n"))...) // Encode's newline
+						out = appendIndent(out, elem.Bytes(), elementPrefix, jsonIndent) // without Encode's newline
 					}
 					j.out <- encoded{json: out, err: err}
 				}
