@@ -50,7 +50,7 @@ unit:
 	$(GO) test $(GO_TEST_FLAGS) $$($(GO) list ./... | grep -v '^$(MODULE)/test/')
 
 # e2e tests against a real etcd, kube-apiserver and kube-controller-manager;
-# hack/build-tools.sh installs etcd and builds the pinned binaries once.
+# hack/build-tools.sh builds the pinned binaries (etcd among them) once.
 e2e: tools
 	KUBECERTS_TOOLS_BIN=$$(./hack/build-tools.sh) $(GO) test $(GO_TEST_FLAGS) -timeout $(E2E_TIMEOUT) ./test/...
 

@@ -1,24 +1,22 @@
 #!/usr/bin/env bash
-# Builds the pinned Kubernetes binaries the e2e cluster runs (kube-apiserver,
-# kube-controller-manager, kubeadm) from the tools module in hack/tools, into a
-# git-ignored cache keyed by the pin, and installs etcd from Debian's
-# etcd-server package when it is missing. Prints the cache's bin directory.
+# Builds the pinned binaries the e2e cluster runs, into a git-ignored cache keyed
+# by the Kubernetes pin, and prints the cache's bin directory:
+#   kube-apiserver, kube-controller-manager, kubeadm   from the tools module in
+#     hack/tools (k8s.io/kubernetes at the version its go.mod requires);
+#   etcd   from the module in hack/tools/etcd (go.etcd.io/etcd/server/v3 at the
+#     version kubeadm deploys for that Kubernetes release, DefaultEtcdVersion in
+#     kubeadm's constants: Debian's etcd-server is 3.4, older than any etcd
+#     Kubernetes 1.37 supports, and without the watch progress notifications
+#     kube-apiserver needs to serve consistent LISTs and watch-lists from its cache).
 #
-# The first build takes about 8 minutes on 2 cores; later runs reuse the cache
-# and return at once until the k8s.io/kubernetes pin in hack/tools/go.mod changes.
+# The first build takes about 8 minutes on 2 cores (etcd: about 1); later runs
+# reuse the cache and return at once until a pin changes.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 tools="$root/hack/tools"
 version=$(awk '$1 == "require" && $2 == "k8s.io/kubernetes" {print $3}' "$tools/go.mod")
 bin="${KUBECERTS_TOOLS_CACHE:-$root/.cache/tools}/kubernetes-$version/bin"
-
-if ! command -v etcd >/dev/null 2>&1 && [ ! -x /usr/bin/etcd ]; then
-  echo "installing etcd-server with apt-get" >&2
-  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
-  $sudo apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq etcd-server >&2
-fi
 
 missing=0
 for b in kube-apiserver kube-controller-manager kubeadm; do
@@ -44,6 +42,16 @@ if [ "$missing" = 1 ]; then
       k8s.io/kubernetes/cmd/kubeadm) >&2
   mkdir -p "$(dirname "$bin")"
   rm -rf "$bin"; mv "$tmp" "$bin"
+  trap - EXIT
+fi
+
+# etcd, rebuilt when missing or not the pinned version (etcd --version: "etcd Version: 3.7.0").
+etcd_version=$(awk '$1 == "require" && $2 == "go.etcd.io/etcd/server/v3" {print $3}' "$tools/etcd/go.mod")
+if [ "$("$bin/etcd" --version 2>/dev/null | awk '/^etcd Version:/ {print "v" $3}')" != "$etcd_version" ]; then
+  echo "building etcd $etcd_version into $bin (about a minute)" >&2
+  trap 'rm -f "$bin/etcd.tmp.$$"' EXIT
+  (cd "$tools/etcd" && CGO_ENABLED=0 go build -trimpath -o "$bin/etcd.tmp.$$" go.etcd.io/etcd/server/v3) >&2
+  mv "$bin/etcd.tmp.$$" "$bin/etcd"
   trap - EXIT
 fi
 echo "$bin"

@@ -20,7 +20,8 @@
 // KUBECERTS_E2E=0 skips such a suite; KUBECERTS_E2E_KEEP=1 keeps the
 // cluster's directory (logs, PKI) after it. kube-apiserver and
 // kube-controller-manager come from $KUBECERTS_TOOLS_BIN or, when that is
-// unset, hack/build-tools.sh; etcd from there, PATH or /usr/bin/etcd.
+// unset, hack/build-tools.sh; etcd from there too (the version kubeadm
+// deploys; hack/build-tools.sh builds it).
 //
 // The processes are stopped, and the cluster's directory removed, by Stop,
 // when Main returns and when the test binary gets SIGINT or SIGTERM; on Linux

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -51,7 +50,7 @@ func declaresModule(gomod []byte, path string) bool {
 // findBinaries locates kube-apiserver and kube-controller-manager in
 // $KUBECERTS_TOOLS_BIN or, when that is unset, in the directory
 // hack/build-tools.sh prints (building them on first use, which takes
-// minutes), and etcd in that directory, on PATH or at /usr/bin/etcd.
+// minutes), and etcd in that directory.
 func findBinaries(ctx context.Context) (binaries, error) {
 	dir := os.Getenv("KUBECERTS_TOOLS_BIN")
 	if dir == "" {
@@ -60,22 +59,20 @@ func findBinaries(ctx context.Context) (binaries, error) {
 			return binaries{}, err
 		}
 	}
+	// etcd too comes only from there, the version kubeadm deploys: one from
+	// PATH (Debian's is 3.4) would make kube-apiserver send every LIST to
+	// etcd, unlike the clusters people run.
 	b := binaries{
 		apiserver:         filepath.Join(dir, "kube-apiserver"),
 		controllerManager: filepath.Join(dir, "kube-controller-manager"),
+		etcd:              filepath.Join(dir, "etcd"),
 	}
-	for _, p := range []string{b.apiserver, b.controllerManager} {
+	for _, p := range []string{b.apiserver, b.controllerManager, b.etcd} {
 		if err := checkExecutable(p); err != nil {
 			return binaries{}, fmt.Errorf("%w (KUBECERTS_TOOLS_BIN or hack/build-tools.sh)", err)
 		}
 	}
-	for _, p := range []string{filepath.Join(dir, "etcd"), "etcd", "/usr/bin/etcd"} {
-		if lp, err := exec.LookPath(p); err == nil {
-			b.etcd = lp
-			return b, nil
-		}
-	}
-	return binaries{}, errors.New("etcd not found in the tools directory, on PATH or at /usr/bin/etcd (hack/build-tools.sh installs it)")
+	return b, nil
 }
 
 func checkExecutable(path string) error {
