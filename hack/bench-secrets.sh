@@ -7,8 +7,11 @@
 #   the floor;
 #   client-go's pager alone, fetching and decoding the pages and nothing else
 #     (hack/bench/pagelist, the check's default page size);
+#   the floor again with gzip, as client-go asks for it (curl --compressed):
+#     what compressing the response costs kube-apiserver;
 #   kubectl certs check --source secrets -A -o json, with the default flags
-#     (and, with CHUNKS="1000 2000 …", with each --chunk-size);
+#     (and, with CHUNKS="1000 2000 …", with each --chunk-size), and with
+#     --disable-compression (kubectl's flag: responses not gzipped);
 #   kubectl get secrets … -o json (up to KUBECTL_GET_MAX secrets, default 20000:
 #     at 100,000 it takes minutes and GBs);
 # and once, the pipeline people use today (kubectl get, base64 -d and openssl
@@ -22,7 +25,9 @@
 #   hack/bench-secrets.sh [COUNTS...]     default: 20000 100000
 #
 # Needs GNU time (/usr/bin/time; apt-get install time). Starts its own test
-# cluster in .cache/bench-cluster and stops it at the end. Secrets hold 200
+# cluster in .cache/bench-cluster and stops it at the end: the etcd and
+# kube-apiserver hack/build-tools.sh builds (etcd at the version kubeadm
+# deploys), or those in $KUBECERTS_TOOLS_BIN. Secrets hold 200
 # distinct certificates (hack/bench/mksecrets -distinct; DISTINCT=N changes it).
 # Prints Markdown for docs/benchmarks.md.
 set -euo pipefail
@@ -72,6 +77,8 @@ exec curl -sSf --cacert "$work/ca.crt" --cert "$work/client.crt" --key "$work/cl
   "$server/api/v1/secrets?fieldSelector=type%3Dkubernetes.io%2Ftls"
 EOS
 chmod +x "$work/floor"
+sed 's/^exec curl /exec curl --compressed /' "$work/floor" >"$work/floor-gzip"
+chmod +x "$work/floor-gzip"
 
 # rss_kb PID: its resident set now, in KB.
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
@@ -101,7 +108,10 @@ measure() {
 
 check=(bin/kubectl-certs check --source secrets -A -o json)
 default_chunk=$(bin/kubectl-certs check --help | sed -n 's/.* to \([0-9][0-9]*\) objects, by the bytes.*/\1/p')
-echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; $distinct distinct certificates; median of $runs runs."
+etcd_bin=$(tr '\0' ' ' </proc/"$(pgrep -f "etcd --name=e2e --data-dir=$KUBECERTS_TEST_CLUSTER_DIR" | head -n 1)"/cmdline | cut -d' ' -f1)
+echo "Machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; $("$etcd_bin" --version | head -n 1)," \
+  "$(kubectl version -o json | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/kube-apiserver \1/p' | tail -n 1);" \
+  "$distinct distinct certificates; median of $runs runs."
 echo
 rows=()
 have=0
@@ -123,8 +133,10 @@ for n in "${counts[@]}"; do
 
   f=$(measure "one unpaged LIST as protobuf (curl, the floor)" "$work/floor")
   batch=("$f")
+  batch+=("$(measure "the floor with gzip (curl --compressed)" "$work/floor-gzip")")
   batch+=("$(measure "client-go's pager alone, pages of the largest size (hack/bench/pagelist)" "$work/pagelist" -chunk-size "$default_chunk")")
   batch+=("$(measure "kubectl certs check --source secrets -A -o json" "${check[@]}")")
+  batch+=("$(measure "kubectl certs check --source secrets -A -o json --disable-compression" "${check[@]}" --disable-compression)")
   for c in $chunks; do
     batch+=("$(measure "kubectl certs check --source secrets -A -o json --chunk-size $c" "${check[@]}" --chunk-size "$c")")
   done
