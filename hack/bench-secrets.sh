@@ -6,21 +6,24 @@
 # same run, for each count of secrets:
 #   the floor;
 #   client-go's pager alone, fetching and decoding the pages and nothing else
-#     (hack/bench/pagelist, the check's default page size);
+#     (hack/bench/pagelist, the largest page the check asks for), and its
+#     watch-list alone (hack/bench/pagelist -watch-list);
 #   the floor again with gzip, as client-go asks for it (curl --compressed):
 #     what compressing the response costs kube-apiserver;
-#   kubectl certs check --source secrets -A -o json, with the default flags
-#     (and, with CHUNKS="1000 2000 …", with each --chunk-size), and with
-#     --disable-compression (kubectl's flag: responses not gzipped);
+#   kubectl certs check --source secrets -A -o json, with the default flags (a
+#     watch-list), with --chunk-size of the largest page (paged LISTs, as for
+#     a user without watch permission), with --disable-compression (kubectl's
+#     flag: responses not gzipped), and with CHUNKS="1000 2000 …", with each
+#     --chunk-size;
 #   kubectl get secrets … -o json (up to KUBECTL_GET_MAX secrets, default 20000:
 #     at 100,000 it takes minutes and GBs);
 # and once, the pipeline people use today (kubectl get, base64 -d and openssl
 # x509 per secret) on 500 secrets (PIPELINE=0 leaves it out: it takes minutes).
 # For each row: the median wall time of RUNS runs (default 3), the peak RSS of
 # the command, and the peak RSS of kube-apiserver while it ran (sampled every
-# 20 ms). Before the table: how long filling the cluster took, and how many
-# LIST requests the default check made, all of them paged (it fails if one
-# is not).
+# 20 ms). Before the table: how long filling the cluster took, and which
+# requests for secrets the default check made (it fails if one is an unpaged
+# LIST).
 #
 #   hack/bench-secrets.sh [COUNTS...]     default: 20000 100000
 #
@@ -121,13 +124,14 @@ for n in "${counts[@]}"; do
   fill=$(awk -v s="$start" -v e="$(date +%s.%N)" 'BEGIN { printf "%.0f", e - s }')
   echo "- $n secrets: filling the cluster took ${fill} s (from $have); kube-apiserver at rest: $(($(rss_kb "$apiserver") / 1024)) MB RSS."
   have=$n
-  # Every LIST the check makes is paged: -v=6 prints each request.
+  # The check reads the Secrets with one watch-list, and any LIST it makes is
+  # paged: -v=6 prints each request.
   "${check[@]}" -v=6 >/dev/null 2>"$work/v6" || true
-  lists=$(grep -c 'GET.*/api/v1/secrets?' "$work/v6" || true)
-  unpaged=$(grep 'GET.*/api/v1/secrets?' "$work/v6" | grep -vc 'limit=' || true)
-  [ "$lists" -gt 0 ] || { echo "error: no LIST of secrets in the check's -v=6 output:" >&2; tail -5 "$work/v6" >&2; exit 1; }
-  [ "$unpaged" = 0 ] || { echo "error: the check made $unpaged unpaged LIST(s) of secrets:" >&2; grep 'GET.*/api/v1/secrets?' "$work/v6" | grep -v 'limit=' >&2; exit 1; }
-  echo "  The check made $lists LIST requests, all paged ($(grep -o 'limit=[0-9]*' "$work/v6" | sort -u | tr '\n' ' '))."
+  grep 'GET.*/api/v1/secrets?' "$work/v6" >"$work/reqs" || true
+  [ -s "$work/reqs" ] || { echo "error: no request for secrets in the check's -v=6 output:" >&2; tail -5 "$work/v6" >&2; exit 1; }
+  unpaged=$(grep -v 'limit=\|sendInitialEvents=true' "$work/reqs" || true)
+  [ -z "$unpaged" ] || { echo "error: the check made unpaged LIST(s) of secrets:" >&2; echo "$unpaged" >&2; exit 1; }
+  echo "  The check made $(grep -c 'sendInitialEvents=true' "$work/reqs") watch-list and $(grep -c 'limit=' "$work/reqs") LIST requests for secrets, none unpaged."
   total=$(bin/kubectl-certs check --source secrets -A -o jsonpath='{.summary.total}' || true)
   [ "$total" = "$n" ] || { echo "error: check reported $total certificates, want $n" >&2; exit 1; }
 
@@ -135,7 +139,9 @@ for n in "${counts[@]}"; do
   batch=("$f")
   batch+=("$(measure "the floor with gzip (curl --compressed)" "$work/floor-gzip")")
   batch+=("$(measure "client-go's pager alone, pages of the largest size (hack/bench/pagelist)" "$work/pagelist" -chunk-size "$default_chunk")")
+  batch+=("$(measure "client-go's watch-list alone (hack/bench/pagelist -watch-list)" "$work/pagelist" -watch-list)")
   batch+=("$(measure "kubectl certs check --source secrets -A -o json" "${check[@]}")")
+  batch+=("$(measure "kubectl certs check --source secrets -A -o json --chunk-size $default_chunk (paged LISTs, no watch-list)" "${check[@]}" --chunk-size "$default_chunk")")
   batch+=("$(measure "kubectl certs check --source secrets -A -o json --disable-compression" "${check[@]}" --disable-compression)")
   for c in $chunks; do
     batch+=("$(measure "kubectl certs check --source secrets -A -o json --chunk-size $c" "${check[@]}" --chunk-size "$c")")

@@ -9,9 +9,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"net"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -356,22 +358,144 @@ func TestCheckPagination(t *testing.T) {
 		t.Errorf("%d LIST pages of 10 with the type field selector, want 3:\n%s", lists, stderr)
 	}
 
-	// --chunk-size 0 sizes pages by their bytes, starting at FirstChunkSize: never kubectl's unpaged LIST.
-	_, stderr, err = framework.Kubectl(t.Context(), dir, c.AdminKubeconfig, "certs", "check", "--source", "secrets", "-n", ns, "--chunk-size", "0", "-v=6", "-o", "name")
+	// A user who may list but not watch (the CronJob's role): --chunk-size 0
+	// sizes pages by their bytes, starting at FirstChunkSize, never
+	// kubectl's unpaged LIST, and no watch is tried.
+	user := "pages-" + ns
+	chkGrant(t, admin, ns, user, []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"list"}}})
+	listOnly, err := c.UserKubeconfig(user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, err = framework.Kubectl(t.Context(), dir, listOnly, "certs", "check", "--source", "secrets", "-n", ns, "--chunk-size", "0", "-v=6", "-o", "name")
 	if code := exitCode(t, err); code != 0 {
 		t.Fatalf("--chunk-size 0: exit %d; stderr:\n%s", code, stderr)
 	}
-	lists = 0
+	if n := len(strings.Fields(stdout)); n != 25 {
+		t.Errorf("--chunk-size 0: %d certificates, want 25", n)
+	}
+	reqs := secretRequests(stderr, ns)
+	if len(reqs) != 1 || !strings.Contains(reqs[0], fmt.Sprintf("limit=%d", source.FirstChunkSize)) || strings.Contains(reqs[0], "watch=true") {
+		t.Errorf("--chunk-size 0, may not watch: requests for secrets %q, want one LIST page of %d", reqs, source.FirstChunkSize)
+	}
+}
+
+// secretRequests returns the request lines client-go logs at -v=6 for the
+// Secrets of ns.
+func secretRequests(stderr, ns string) []string {
+	var reqs []string
 	for _, l := range strings.Split(stderr, "\n") {
 		if strings.Contains(l, "/api/v1/namespaces/"+ns+"/secrets?") {
-			lists++
-			if !strings.Contains(l, fmt.Sprintf("limit=%d", source.FirstChunkSize)) {
-				t.Errorf("--chunk-size 0: a LIST without the default page size: %s", l)
-			}
+			reqs = append(reqs, l)
 		}
 	}
-	if lists != 1 {
-		t.Errorf("--chunk-size 0: %d LISTs of secrets, want 1 page:\n%s", lists, stderr)
+	return reqs
+}
+
+// TestCheckWatchList: without --chunk-size, a user who may watch Secrets
+// reads them with one watch-list (sendInitialEvents, ended by the API
+// server's bookmark) and no LIST; one who may only list them gets paged
+// LISTs; KUBE_FEATURE_WatchListClient=false (client-go's switch) and
+// --chunk-size turn the watch-list off. Every way reports the same
+// certificates.
+func TestCheckWatchList(t *testing.T) {
+	c := framework.Shared(t)
+	admin := c.Clientset()
+	ns := createNamespace(t, admin, admin, "check-watchlist-")
+	crt, key := chkChain(t, 1, "streamed")
+	for i := 0; i < 30; i++ {
+		_, err := admin.CoreV1().Secrets(ns).Create(t.Context(), chkTLSSecret(ns, fmt.Sprintf("s%02d", i), crt, key), metav1.CreateOptions{})
+		chkCreated(t, "secret", 0, err)
+	}
+	// Not TLS: filtered out by the API server in the watch-list as in a LIST.
+	_, err := admin.CoreV1().Secrets(ns).Create(t.Context(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "opaque"},
+		Data: map[string][]byte{"ca.crt": crt}}, metav1.CreateOptions{})
+	chkCreated(t, "secret", 0, err)
+	dir := framework.BuildPlugins(t)
+
+	listWatch := "listwatch-" + ns
+	chkGrant(t, admin, ns, listWatch, []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"list", "watch"}}})
+	listOnly := "listonly-" + ns
+	chkGrant(t, admin, ns, listOnly, []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"secrets"}, Verbs: []string{"list"}}})
+	kubeconfig := func(user string) string {
+		kc, err := c.UserKubeconfig(user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return kc
+	}
+	const watchList = "sendInitialEvents=true"
+	var want string
+	for _, tc := range []struct {
+		name       string
+		kubeconfig string
+		env        []string
+		args       []string
+		watch      bool // one watch-list, no LIST
+	}{
+		{name: "admin", kubeconfig: c.AdminKubeconfig, watch: true},
+		{name: "a user who may list and watch", kubeconfig: kubeconfig(listWatch), watch: true},
+		{name: "a user who may only list", kubeconfig: kubeconfig(listOnly)},
+		{name: "KUBE_FEATURE_WatchListClient=false", kubeconfig: c.AdminKubeconfig, env: []string{"KUBE_FEATURE_WatchListClient=false"}},
+		{name: "--chunk-size 10", kubeconfig: c.AdminKubeconfig, args: []string{"--chunk-size", "10"}},
+		{name: "-o json", kubeconfig: c.AdminKubeconfig, args: []string{"-o", "json"}, watch: true},
+	} {
+		env, err := framework.KubectlEnv(dir, tc.kubeconfig)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kubectl, err := framework.KubectlPath()
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := append([]string{"certs", "check", "--source", "secrets", "-n", ns, "-v=6", "-o", "name"}, tc.args...)
+		cmd := exec.CommandContext(t.Context(), kubectl, args...)
+		cmd.Env = append(env, tc.env...)
+		var stdout, stderr strings.Builder
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if code := exitCode(t, cmd.Run()); code != 0 {
+			t.Fatalf("%s: exit %d; stderr:\n%s", tc.name, code, stderr.String())
+		}
+		reqs := secretRequests(stderr.String(), ns)
+		var watches, lists int
+		for _, r := range reqs {
+			if strings.Contains(r, watchList) {
+				watches++
+				for _, p := range []string{"watch=true", "allowWatchBookmarks=true", "resourceVersionMatch=NotOlderThan", "fieldSelector=type%3Dkubernetes.io%2Ftls", `status="200 OK"`} {
+					if !strings.Contains(r, p) {
+						t.Errorf("%s: the watch-list request lacks %q: %s", tc.name, p, r)
+					}
+				}
+			} else {
+				lists++
+				if !strings.Contains(r, "limit=") {
+					t.Errorf("%s: an unpaged LIST: %s", tc.name, r)
+				}
+			}
+		}
+		if tc.watch && (watches != 1 || lists != 0) {
+			t.Errorf("%s: %d watch-lists and %d LISTs of secrets, want one watch-list:\n%s", tc.name, watches, lists, strings.Join(reqs, "\n"))
+		}
+		if !tc.watch && (watches != 0 || lists == 0) {
+			t.Errorf("%s: %d watch-lists and %d LISTs of secrets, want LISTs only:\n%s", tc.name, watches, lists, strings.Join(reqs, "\n"))
+		}
+		out := stdout.String()
+		if tc.name == "-o json" {
+			var r api.CertificateReport
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatalf("-o json: %v", err)
+			}
+			if len(r.Certificates) != 30 || r.Certificates[0].Object == nil || r.Certificates[0].Object.UID == "" {
+				t.Errorf("-o json: %d certificates, first's object %+v: want 30, each with the Secret's UID", len(r.Certificates), r.Certificates[0].Object)
+			}
+			continue
+		}
+		if want == "" {
+			want = out
+		}
+		if n := len(strings.Fields(out)); n != 30 || out != want {
+			t.Errorf("%s: %d certificates, want the same 30 as the admin's:\n%s", tc.name, n, out)
+		}
 	}
 }
 

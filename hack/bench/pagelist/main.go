@@ -1,8 +1,10 @@
-// Command pagelist lists the kubernetes.io/tls Secrets of a cluster as
-// kubectl certs check does, through client-go's pager in protobuf, page by
-// page (-chunk-size), and does nothing with them: what fetching and
-// decoding cost by themselves, for hack/bench-secrets.sh to put beside the
-// check and the floor.
+// Command pagelist reads the kubernetes.io/tls Secrets of a cluster as
+// kubectl certs check does, in protobuf — through client-go's pager, page
+// by page (-chunk-size), or with -watch-list as one watch-list (the
+// options client-go's watchlist package prepares, read up to the API
+// server's initial-events bookmark) — and does nothing with them: what
+// fetching and decoding cost by themselves, for hack/bench-secrets.sh to
+// put beside the check and the floor. It prints how many it read.
 package main
 
 import (
@@ -12,21 +14,25 @@ import (
 	"os"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/client-go/tools/pager"
+	"k8s.io/client-go/util/watchlist"
 )
 
 func main() {
 	kubeconfig := flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the cluster")
 	chunk := flag.Int64("chunk-size", 2000, "objects per page (at least 1)")
+	streamed := flag.Bool("watch-list", false, "read with one watch-list instead of paged LISTs")
 	flag.Parse()
 	if *chunk < 1 {
 		fmt.Fprintf(os.Stderr, "error: -chunk-size %d: must be at least 1\n", *chunk)
 		os.Exit(1)
 	}
-	n, err := run(*kubeconfig, *chunk)
+	n, err := run(*kubeconfig, *chunk, *streamed)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "error:", err)
 		os.Exit(1)
@@ -34,7 +40,7 @@ func main() {
 	fmt.Println(n)
 }
 
-func run(kubeconfig string, chunk int64) (int, error) {
+func run(kubeconfig string, chunk int64, streamed bool) (int, error) {
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	if err != nil {
 		return 0, err
@@ -46,14 +52,49 @@ func run(kubeconfig string, chunk int64) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	opts := metav1.ListOptions{FieldSelector: "type=kubernetes.io/tls"}
+	if streamed {
+		return watchList(client, opts)
+	}
 	p := pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		return client.CoreV1().Secrets("").List(ctx, o)
 	})
 	p.PageSize, p.PageBufferSize = chunk, 2
 	n := 0
-	err = p.EachListItem(context.Background(), metav1.ListOptions{FieldSelector: "type=kubernetes.io/tls", Limit: chunk}, func(runtime.Object) error {
+	err = p.EachListItem(context.Background(), withLimit(opts, chunk), func(runtime.Object) error {
 		n++
 		return nil
 	})
 	return n, err
+}
+
+func withLimit(o metav1.ListOptions, limit int64) metav1.ListOptions {
+	o.Limit = limit
+	return o
+}
+
+func watchList(client kubernetes.Interface, opts metav1.ListOptions) (int, error) {
+	wopts, ok, err := watchlist.PrepareWatchListOptionsFromListOptions(opts)
+	if err != nil || !ok {
+		return 0, fmt.Errorf("no watch-list (client-go's WatchListClient feature off?): %v", err)
+	}
+	w, err := client.CoreV1().Secrets("").Watch(context.Background(), wopts)
+	if err != nil {
+		return 0, err
+	}
+	defer w.Stop()
+	n := 0
+	for ev := range w.ResultChan() {
+		switch ev.Type {
+		case watch.Added:
+			n++
+		case watch.Bookmark:
+			if m, err := meta.Accessor(ev.Object); err == nil && m.GetAnnotations()[metav1.InitialEventsAnnotationKey] == "true" {
+				return n, nil
+			}
+		default:
+			return n, fmt.Errorf("a %s event before the initial events ended: %v", ev.Type, ev.Object)
+		}
+	}
+	return n, fmt.Errorf("the watch-list ended after %d objects, before its bookmark", n)
 }

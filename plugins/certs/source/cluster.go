@@ -132,10 +132,18 @@ func (s *Scope) each(ctx context.Context, sink Sink, source, resource string, na
 	s.eachServed(ctx, sink, source, servedResource{resource: resource}, namespaced, list, opts, fn)
 }
 
+// eachStreamed is each for a namespaced core resource that can be read
+// with a watch-list (Secrets, ConfigMaps): see watchlist.go.
+func (s *Scope) eachStreamed(ctx context.Context, sink Sink, source, resource string, list listFunc, w watchFunc, opts metav1.ListOptions, fn func(runtime.Object)) {
+	s.eachServed(ctx, sink, source, servedResource{resource: resource, watch: w}, true, list, opts, fn)
+}
+
 // servedResource is a resource to list and, when groupVersion is set, the
-// group version it is served in where some API servers do not serve it.
+// group version it is served in where some API servers do not serve it;
+// watch, when set, opens a watch-list of it.
 type servedResource struct {
 	groupVersion, resource string
+	watch                  watchFunc
 }
 
 // eachServed is each for a resource that older API servers do not serve:
@@ -149,7 +157,7 @@ func (s *Scope) eachServed(ctx context.Context, sink Sink, source string, r serv
 	if namespaced {
 		ns = s.namespaceScope()
 	}
-	err := s.eachIn(ctx, ns, list, opts, fn)
+	err := s.eachStreamedIn(ctx, resource, ns, r.watch, list, opts, fn)
 	if err == nil {
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 )
 
 // ConfigMaps reports the PEM certificates held in ConfigMaps' data:
@@ -26,7 +27,10 @@ func (c *ConfigMaps) Collect(ctx context.Context, sink Sink) {
 	list := func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
 		return c.Scope.Client.CoreV1().ConfigMaps(ns).List(ctx, o)
 	}
-	c.Scope.each(ctx, sink, c.Name(), "configmaps", true, list, opts, func(obj runtime.Object) {
+	stream := func(ctx context.Context, ns string, o metav1.ListOptions) (watch.Interface, error) {
+		return c.Scope.Client.CoreV1().ConfigMaps(ns).Watch(ctx, o)
+	}
+	c.Scope.eachStreamed(ctx, sink, c.Name(), "configmaps", list, stream, opts, func(obj runtime.Object) {
 		cm, ok := obj.(*corev1.ConfigMap)
 		if !ok {
 			return

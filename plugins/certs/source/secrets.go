@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 )
@@ -38,7 +39,10 @@ func (s *Secrets) Collect(ctx context.Context, sink Sink) {
 	list := func(ctx context.Context, ns string, o metav1.ListOptions) (runtime.Object, error) {
 		return s.Scope.Client.CoreV1().Secrets(ns).List(ctx, o)
 	}
-	s.Scope.each(ctx, sink, s.Name(), "secrets", true, list, opts, func(obj runtime.Object) {
+	stream := func(ctx context.Context, ns string, o metav1.ListOptions) (watch.Interface, error) {
+		return s.Scope.Client.CoreV1().Secrets(ns).Watch(ctx, o)
+	}
+	s.Scope.eachStreamed(ctx, sink, s.Name(), "secrets", list, stream, opts, func(obj runtime.Object) {
 		if secret, ok := obj.(*corev1.Secret); ok {
 			s.secret(secret, sink)
 		}
