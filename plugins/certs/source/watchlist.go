@@ -29,9 +29,15 @@ import (
 // program), and when the user may watch the resource there: asked first
 // (SelfSubjectAccessReview), so that a role that grants list only (the
 // CronJob's) costs one review rather than a refused watch in the audit log
-// every run. Otherwise, or when the API server does not serve watch-lists
-// (before 1.27, the WatchList feature off, or an etcd without progress
-// notifications), the objects are listed in pages as before.
+// every run. Otherwise, or when the API server does not serve watch-lists,
+// the objects are listed in pages as before. An API server that does not
+// serve them refuses the request rather than ignoring its parameters: before
+// 1.27 resourceVersionMatch is forbidden on a watch; with the WatchList
+// feature off (before 1.32, and in 1.33) sendInitialEvents is forbidden; on
+// an etcd whose progress notifications it does not trust the watch fails
+// before its first event. A server that ignored both and streamed a plain
+// watch would never send the bookmark; the watch then ends with the server's
+// request timeout and is reported as an error.
 
 // watchFunc opens a watch of a resource in a namespace ("" = all).
 type watchFunc func(ctx context.Context, namespace string, opts metav1.ListOptions) (watch.Interface, error)
