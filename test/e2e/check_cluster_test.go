@@ -55,6 +55,16 @@ func chkChain(t *testing.T, n int, cn string) (pemChain []byte, leafKey []byte) 
 	return buf.Bytes(), certs[len(certs)-1].KeyPEM(t)
 }
 
+// chkTLSSecrets creates n kubernetes.io/tls Secrets in ns, s000 to s<n-1>,
+// each holding crt and key.
+func chkTLSSecrets(t *testing.T, admin kubernetes.Interface, ns string, n int, crt, key []byte) {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		_, err := admin.CoreV1().Secrets(ns).Create(t.Context(), chkTLSSecret(ns, fmt.Sprintf("s%03d", i), crt, key), metav1.CreateOptions{})
+		chkCreated(t, "secret", 0, err)
+	}
+}
+
 func chkTLSSecret(ns, name string, crt, key []byte) *corev1.Secret {
 	return &corev1.Secret{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
@@ -336,10 +346,7 @@ func TestCheckPagination(t *testing.T) {
 	admin := c.Clientset()
 	ns := createNamespace(t, admin, admin, "check-pages-")
 	crt, key := chkChain(t, 1, "paged")
-	for i := 0; i < 25; i++ {
-		_, err := admin.CoreV1().Secrets(ns).Create(t.Context(), chkTLSSecret(ns, fmt.Sprintf("s%02d", i), crt, key), metav1.CreateOptions{})
-		chkCreated(t, "secret", 0, err)
-	}
+	chkTLSSecrets(t, admin, ns, 25, crt, key)
 	dir := framework.BuildPlugins(t)
 	stdout, stderr, err := framework.Kubectl(t.Context(), dir, c.AdminKubeconfig, "certs", "check", "--source", "secrets", "-n", ns, "--chunk-size", "10", "-v=6", "-o", "name")
 	if code := exitCode(t, err); code != 0 {
@@ -403,10 +410,7 @@ func TestCheckWatchList(t *testing.T) {
 	admin := c.Clientset()
 	ns := createNamespace(t, admin, admin, "check-watchlist-")
 	crt, key := chkChain(t, 1, "streamed")
-	for i := 0; i < 30; i++ {
-		_, err := admin.CoreV1().Secrets(ns).Create(t.Context(), chkTLSSecret(ns, fmt.Sprintf("s%02d", i), crt, key), metav1.CreateOptions{})
-		chkCreated(t, "secret", 0, err)
-	}
+	chkTLSSecrets(t, admin, ns, 30, crt, key)
 	// Not TLS: filtered out by the API server in the watch-list as in a LIST.
 	_, err := admin.CoreV1().Secrets(ns).Create(t.Context(), &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "opaque"},
 		Data: map[string][]byte{"ca.crt": crt}}, metav1.CreateOptions{})

@@ -3,13 +3,10 @@ package e2e_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubecerts/kubecerts/test/e2e/framework"
 )
@@ -23,10 +20,7 @@ func TestFaultAPIServerStopsMidCommand(t *testing.T) {
 	admin := c.Clientset()
 	ns := createNamespace(t, admin, admin, "fault-stop-")
 	crt, key := chkChain(t, 1, "fault")
-	for i := 0; i < 200; i++ {
-		_, err := admin.CoreV1().Secrets(ns).Create(t.Context(), chkTLSSecret(ns, fmt.Sprintf("s%03d", i), crt, key), metav1.CreateOptions{})
-		chkCreated(t, "secret", 0, err)
-	}
+	chkTLSSecrets(t, admin, ns, 200, crt, key)
 	srv, err := c.StartAPIServer(t.Context(), 365*24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
