@@ -38,6 +38,8 @@ func TestSecretsWatchList(t *testing.T) {
 	endOfInitial := watch.Event{Type: watch.Bookmark, Object: &corev1.Secret{ObjectMeta: metav1.ObjectMeta{
 		ResourceVersion: "42", Annotations: map[string]string{metav1.InitialEventsAnnotationKey: "true"},
 	}}}
+	annotatedAsEnd := secret("tenant")
+	annotatedAsEnd.Annotations = map[string]string{metav1.InitialEventsAnnotationKey: "true"}
 	plainBookmark := watch.Event{Type: watch.Bookmark, Object: &corev1.Secret{ObjectMeta: metav1.ObjectMeta{ResourceVersion: "41"}}}
 	expired := watch.Event{Type: watch.Error, Object: &apierrors.NewResourceExpired("too old resource version").ErrStatus}
 
@@ -54,6 +56,11 @@ func TestSecretsWatchList(t *testing.T) {
 	}{
 		{name: "streamed", allowed: true,
 			events:    []watch.Event{added("a"), plainBookmark, added("b"), endOfInitial, added("after-the-bookmark")},
+			wantCalls: []string{"create selfsubjectaccessreviews", "watch secrets"}, wantCerts: 2},
+		// A tenant can annotate a Secret, but it comes as ADDED: only a
+		// BOOKMARK from the API server ends the initial events.
+		{name: "a Secret annotated as the end", allowed: true,
+			events:    []watch.Event{{Type: watch.Added, Object: annotatedAsEnd}, added("b"), endOfInitial},
 			wantCalls: []string{"create selfsubjectaccessreviews", "watch secrets"}, wantCerts: 2},
 		{name: "empty", allowed: true, events: []watch.Event{endOfInitial},
 			wantCalls: []string{"create selfsubjectaccessreviews", "watch secrets"}},
