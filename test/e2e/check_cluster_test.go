@@ -428,6 +428,10 @@ func TestCheckWatchList(t *testing.T) {
 		}
 		return kc
 	}
+	kubectl, err := framework.KubectlPath()
+	if err != nil {
+		t.Fatal(err)
+	}
 	const watchList = "sendInitialEvents=true"
 	var want string
 	for _, tc := range []struct {
@@ -445,10 +449,6 @@ func TestCheckWatchList(t *testing.T) {
 		{name: "-o json", kubeconfig: c.AdminKubeconfig, args: []string{"-o", "json"}, watch: true},
 	} {
 		env, err := framework.KubectlEnv(dir, tc.kubeconfig)
-		if err != nil {
-			t.Fatal(err)
-		}
-		kubectl, err := framework.KubectlPath()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -60,17 +60,13 @@ func run(kubeconfig string, chunk int64, streamed bool) (int, error) {
 		return client.CoreV1().Secrets("").List(ctx, o)
 	})
 	p.PageSize, p.PageBufferSize = chunk, 2
+	opts.Limit = chunk
 	n := 0
-	err = p.EachListItem(context.Background(), withLimit(opts, chunk), func(runtime.Object) error {
+	err = p.EachListItem(context.Background(), opts, func(runtime.Object) error {
 		n++
 		return nil
 	})
 	return n, err
-}
-
-func withLimit(o metav1.ListOptions, limit int64) metav1.ListOptions {
-	o.Limit = limit
-	return o
 }
 
 func watchList(client kubernetes.Interface, opts metav1.ListOptions) (int, error) {

@@ -59,7 +59,7 @@ func (s *Scope) streamIn(ctx context.Context, resource, ns string, w watchFunc, 
 	if err != nil || !ok {
 		return fmt.Errorf("%w: client-go's WatchListClient feature is off or the options do not allow it (%v)", errWatchListUnsupported, err)
 	}
-	if err := s.mayWatch(ctx, resource, ns, opts); err != nil {
+	if err := s.mayWatch(ctx, resource, ns); err != nil {
 		return fmt.Errorf("%w: %v", errWatchListUnsupported, err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -110,7 +110,7 @@ func (s *Scope) streamIn(ctx context.Context, resource, ns string, w watchFunc, 
 
 // mayWatch asks the API server whether the user may watch resource (core
 // group) in ns ("" = all namespaces).
-func (s *Scope) mayWatch(ctx context.Context, resource, ns string, opts metav1.ListOptions) error {
+func (s *Scope) mayWatch(ctx context.Context, resource, ns string) error {
 	review, err := s.Client.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
 		Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
 			Namespace: ns, Verb: "watch", Resource: resource,
