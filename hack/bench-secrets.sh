@@ -5,9 +5,9 @@
 # certificate), which every row's ratio is printed against. Measured in the
 # same run, for each count of secrets:
 #   the floor;
-#   client-go's pager alone, fetching and decoding the pages and nothing else
-#     (hack/bench/pagelist, the largest page the check asks for), and its
-#     watch-list alone (hack/bench/pagelist -watch-list);
+#   client-go alone, fetching and decoding and nothing else (hack/bench/pagelist):
+#     the floor's own request (one unpaged LIST), pages of the largest size the
+#     check asks for, and one watch-list (-watch-list);
 #   the floor again with gzip, as client-go asks for it (curl --compressed):
 #     what compressing the response costs kube-apiserver;
 #   kubectl certs check --source secrets -A -o json, with the default flags (a
@@ -19,9 +19,11 @@
 #     at 100,000 it takes minutes and GBs);
 # and once, the pipeline people use today (kubectl get, base64 -d and openssl
 # x509 per secret) on 500 secrets (PIPELINE=0 leaves it out: it takes minutes).
-# For each row: the median wall time of RUNS runs (default 3), the peak RSS of
-# the command, and the peak RSS of kube-apiserver while it ran (sampled every
-# 20 ms). Before the table: how long filling the cluster took, and which
+# The rows run in RUNS interleaved rounds (default 3: each round runs every row
+# once), so that a change of load falls on the floor and the rest alike. For each
+# row: the median wall time, the median CPU time (user+sys) of the command and of
+# kube-apiserver while it ran, the peak RSS of the command, and the peak RSS of
+# kube-apiserver while it ran (sampled every 20 ms). Before the table: how long filling the cluster took, and which
 # requests for secrets the default check made (it fails if one is an unpaged
 # LIST).
 #
@@ -86,28 +88,57 @@ chmod +x "$work/floor-gzip"
 # rss_kb PID: its resident set now, in KB.
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
-# measure NAME CMD...: "NAME|median wall s|peak RSS MB|kube-apiserver RSS MB" over $runs
-# runs; kube-apiserver's as "at the start → peak" of the runs (it keeps what it grew to).
-measure() {
-  local name=$1; shift
-  local walls=() rss=0 api=0 wall kb sampler api0
-  api0=$(rss_kb "$apiserver")
-  for _ in $(seq "$runs"); do
-    ( peak=0; while :; do r=$(rss_kb "$apiserver"); [ "$r" -gt "$peak" ] && { peak=$r; echo "$peak" >"$work/api"; }; sleep 0.02; done ) &
-    sampler=$!
-    /usr/bin/time -f "%e %M" -o "$work/time" "$@" >/dev/null 2>"$work/stderr" || true
-    kill "$sampler"; wait "$sampler" 2>/dev/null || true
-    # GNU time puts "Command exited with non-zero status N" first: the
-    # check's verdicts 2 and 3 are not failures.
-    read -r wall kb < <(tail -n 1 "$work/time")
-    walls+=("$wall")
-    [ "$kb" -gt "$rss" ] && rss=$kb
-    kb=$(cat "$work/api"); [ "$kb" -gt "$api" ] && api=$kb
-  done
-  local median
-  median=$(printf '%s\n' "${walls[@]}" | sort -n | sed -n "$(((runs + 1) / 2))p")
-  echo "$name|$median|$((rss / 1024))|$((api0 / 1024)) → $((api / 1024))"
+# ticks PID: the CPU time (user+sys) PID has used so far, in clock ticks.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
+hz=$(getconf CLK_TCK)
+
+# The rows of one count: add NAME CMD... appends one; measure_rows runs them in RUNS
+# interleaved rounds (each round runs every row once, in order, so that a change of
+# load on this shared machine falls on all rows alike, the floor included) and prints
+# one line per row: "NAME|median wall s|median CPU s|median kube-apiserver CPU s|peak
+# RSS MB|kube-apiserver RSS MB". The CPU is the command's user+sys (GNU time) and what
+# kube-apiserver used while it ran (/proc/PID/stat). kube-apiserver's RSS is "before
+# the row's first run → the peak during its runs" (sampled every 20 ms); it keeps what
+# it grew to, so growth shows in the row that caused it, in the first round.
+names=() cmds=()
+add() {
+  local q
+  names+=("$1"); shift
+  printf -v q '%q ' "$@"
+  cmds+=("$q")
 }
+measure_rows() {
+  local i r wall kb u s t0 t1 sampler
+  local -a api0 apipeak rss
+  : >"$work/runs"
+  for ((r = 0; r < runs; r++)); do
+    for ((i = 0; i < ${#names[@]}; i++)); do
+      [ "$r" -gt 0 ] || api0[i]=$(rss_kb "$apiserver")
+      echo 0 >"$work/api"
+      ( peak=0; while :; do x=$(rss_kb "$apiserver"); [ "$x" -gt "$peak" ] && { peak=$x; echo "$peak" >"$work/api"; }; sleep 0.02; done ) &
+      sampler=$!
+      t0=$(ticks "$apiserver")
+      # GNU time puts "Command exited with non-zero status N" first: the
+      # check's verdicts 2 and 3 are not failures.
+      eval "/usr/bin/time -f '%e %M %U %S' -o \"\$work/time\" ${cmds[i]}" >/dev/null 2>"$work/stderr" || true
+      t1=$(ticks "$apiserver")
+      kill "$sampler"; wait "$sampler" 2>/dev/null || true
+      read -r wall kb u s < <(tail -n 1 "$work/time")
+      [ "${rss[i]:-0}" -ge "$kb" ] || rss[i]=$kb
+      kb=$(cat "$work/api"); [ "${apipeak[i]:-0}" -ge "$kb" ] || apipeak[i]=$kb
+      echo "$i $wall $(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }') $(awk -v t="$((t1 - t0))" -v hz="$hz" 'BEGIN { print t / hz }')" >>"$work/runs"
+    done
+  done
+  for ((i = 0; i < ${#names[@]}; i++)); do
+    printf '%s|%s|%s|%s|%s|%s\n' "${names[i]}" \
+      "$(awk -v i="$i" '$1 == i { print $2 }' "$work/runs" | median)" \
+      "$(awk -v i="$i" '$1 == i { print $3 }' "$work/runs" | median)" \
+      "$(awk -v i="$i" '$1 == i { print $4 }' "$work/runs" | median)" \
+      "$((rss[i] / 1024))" "$((api0[i] / 1024)) → $((apipeak[i] / 1024))"
+  done
+}
+# median: the median of the numbers on stdin, one a line (an odd count's middle one).
+median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
 check=(bin/kubectl-certs check --source secrets -A -o json)
 default_chunk=$(bin/kubectl-certs check --help | sed -n 's/.* to \([0-9][0-9]*\) objects, by the bytes.*/\1/p')
@@ -135,33 +166,36 @@ for n in "${counts[@]}"; do
   total=$(bin/kubectl-certs check --source secrets -A -o jsonpath='{.summary.total}' || true)
   [ "$total" = "$n" ] || { echo "error: check reported $total certificates, want $n" >&2; exit 1; }
 
-  f=$(measure "one unpaged LIST as protobuf (curl, the floor)" "$work/floor")
-  batch=("$f")
-  batch+=("$(measure "the floor with gzip (curl --compressed)" "$work/floor-gzip")")
-  batch+=("$(measure "client-go's pager alone, pages of the largest size (hack/bench/pagelist)" "$work/pagelist" -chunk-size "$default_chunk")")
-  batch+=("$(measure "client-go's watch-list alone (hack/bench/pagelist -watch-list)" "$work/pagelist" -watch-list)")
-  batch+=("$(measure "kubectl certs check --source secrets -A -o json" "${check[@]}")")
-  batch+=("$(measure "kubectl certs check --source secrets -A -o json --chunk-size $default_chunk (paged LISTs, no watch-list)" "${check[@]}" --chunk-size "$default_chunk")")
-  batch+=("$(measure "kubectl certs check --source secrets -A -o json --disable-compression" "${check[@]}" --disable-compression)")
+  add "one unpaged LIST as protobuf (curl, the floor)" "$work/floor"
+  add "the floor with gzip (curl --compressed)" "$work/floor-gzip"
+  add "client-go alone, the floor's request (one unpaged LIST, decoded: hack/bench/pagelist -chunk-size 0)" "$work/pagelist" -chunk-size 0
+  add "client-go's pager alone, pages of the largest size (hack/bench/pagelist)" "$work/pagelist" -chunk-size "$default_chunk"
+  add "client-go's watch-list alone (hack/bench/pagelist -watch-list)" "$work/pagelist" -watch-list
+  add "kubectl certs check --source secrets -A -o json" "${check[@]}"
+  add "kubectl certs check --source secrets -A -o json --chunk-size $default_chunk (paged LISTs, no watch-list)" "${check[@]}" --chunk-size "$default_chunk"
+  add "kubectl certs check --source secrets -A -o json --disable-compression" "${check[@]}" --disable-compression
   for c in $chunks; do
-    batch+=("$(measure "kubectl certs check --source secrets -A -o json --chunk-size $c" "${check[@]}" --chunk-size "$c")")
+    add "kubectl certs check --source secrets -A -o json --chunk-size $c" "${check[@]}" --chunk-size "$c"
   done
   if [ "$n" -le "$get_max" ]; then
-    batch+=("$(measure "kubectl get secrets -A --field-selector type=kubernetes.io/tls -o json" \
-      kubectl get secrets -A --field-selector type=kubernetes.io/tls -o json)")
+    add "kubectl get secrets -A --field-selector type=kubernetes.io/tls -o json" \
+      kubectl get secrets -A --field-selector type=kubernetes.io/tls -o json
   fi
-  IFS='|' read -r _ floorwall _ _ <<<"$f"
+  mapfile -t batch < <(measure_rows)
+  names=() cmds=()
+  f=${batch[0]}
+  IFS='|' read -r _ floorwall _ <<<"$f"
   for row in "${batch[@]}"; do
-    IFS='|' read -r name wall rss api <<<"$row"
+    IFS='|' read -r name wall cpu apicpu rss api <<<"$row"
     per=$(awk -v w="$wall" -v n="$n" 'BEGIN { printf "%.1f µs", w * 1e6 / n }')
     ratio=$(awk -v w="$wall" -v f="$floorwall" 'BEGIN { if (f > 0) printf "%.2f×", w / f }')
     [ "$rss" = 0 ] && rss=-
-    rows+=("| $n | \`$name\` | $wall | $ratio | $rss | $api | $per |")
+    rows+=("| $n | \`$name\` | $wall | $ratio | $cpu | $apicpu | $rss | $api | $per |")
   done
 done
 echo
-echo "| secrets | command | wall (s) | to the floor | peak RSS (MB) | kube-apiserver RSS, start → peak (MB) | per secret |"
-echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: |"
+echo "| secrets | command | wall (s) | to the floor | CPU (s) | kube-apiserver CPU (s) | peak RSS (MB) | kube-apiserver RSS, start → peak (MB) | per secret |"
+echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 printf '%s\n' "${rows[@]}"
 
 if [ "${PIPELINE:-1}" != 0 ]; then
@@ -176,7 +210,7 @@ if [ "${PIPELINE:-1}" != 0 ]; then
   start=$(date +%s.%N)
   bash -c pipeline >/dev/null
   end=$(date +%s.%N)
-  awk -v s="$start" -v e="$end" 'BEGIN { w = e - s; printf "| 500 | `kubectl get` + `base64 -d` + `openssl x509 -enddate` per secret | %.1f | | - | | %.0f µs |\n", w, w * 1e6 / 500 }'
+  awk -v s="$start" -v e="$end" 'BEGIN { w = e - s; printf "| 500 | `kubectl get` + `base64 -d` + `openssl x509 -enddate` per secret | %.1f | | | | - | | %.0f µs |\n", w, w * 1e6 / 500 }'
 fi
 echo
 echo "Load average $(cut -d' ' -f1-3 /proc/loadavg) at the end."

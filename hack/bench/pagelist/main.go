@@ -1,6 +1,7 @@
 // Command pagelist reads the kubernetes.io/tls Secrets of a cluster as
 // kubectl certs check does, in protobuf — through client-go's pager, page
-// by page (-chunk-size), or with -watch-list as one watch-list (the
+// by page (-chunk-size), with -chunk-size 0 in one unpaged LIST (the
+// floor's own request, decoded), or with -watch-list as one watch-list (the
 // options client-go's watchlist package prepares, read up to the API
 // server's initial-events bookmark) — and does nothing with them: what
 // fetching and decoding cost by themselves, for hack/bench-secrets.sh to
@@ -25,11 +26,11 @@ import (
 
 func main() {
 	kubeconfig := flag.String("kubeconfig", os.Getenv("KUBECONFIG"), "kubeconfig of the cluster")
-	chunk := flag.Int64("chunk-size", 2000, "objects per page (at least 1)")
+	chunk := flag.Int64("chunk-size", 2000, "objects per page; 0 for one unpaged LIST")
 	streamed := flag.Bool("watch-list", false, "read with one watch-list instead of paged LISTs")
 	flag.Parse()
-	if *chunk < 1 {
-		fmt.Fprintf(os.Stderr, "error: -chunk-size %d: must be at least 1\n", *chunk)
+	if *chunk < 0 {
+		fmt.Fprintf(os.Stderr, "error: -chunk-size %d: must be 0 (unpaged) or more\n", *chunk)
 		os.Exit(1)
 	}
 	n, err := run(*kubeconfig, *chunk, *streamed)
@@ -55,6 +56,13 @@ func run(kubeconfig string, chunk int64, streamed bool) (int, error) {
 	opts := metav1.ListOptions{FieldSelector: "type=kubernetes.io/tls"}
 	if streamed {
 		return watchList(client, opts)
+	}
+	if chunk == 0 {
+		list, err := client.CoreV1().Secrets("").List(context.Background(), opts)
+		if err != nil {
+			return 0, err
+		}
+		return len(list.Items), nil
 	}
 	p := pager.New(func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
 		return client.CoreV1().Secrets("").List(ctx, o)
