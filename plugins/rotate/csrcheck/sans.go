@@ -382,7 +382,12 @@ func isIPLiteral(name string) bool {
 	return true
 }
 
+// fullMatch reports whether re matches all of s. Go's regexp prefers the
+// leftmost alternative, not the longest (`w1|w1\.example` finds "w1" in
+// "w1.example"), so a match found in s may stop short where another covers
+// it: re is anchored at both ends instead. re is the operator's
+// expression, which compiled already; anchored in a group it compiles too.
 func fullMatch(re *regexp.Regexp, s string) bool {
-	loc := re.FindStringIndex(s)
-	return loc != nil && loc[0] == 0 && loc[1] == len(s)
+	anchored, err := regexp.Compile(`^(?:` + re.String() + `)$`)
+	return err == nil && anchored.MatchString(s)
 }

@@ -106,12 +106,18 @@ func TestSANRules(t *testing.T) {
 		{name: "--allow-dns refuses an own name it does not match", dns: []string{"worker-1.example.com"},
 			opts:  Options{AllowDNS: regexp.MustCompile(`[a-z0-9-]+\.internal\.example`)},
 			rules: map[string][]string{"worker-1.example.com": {RuleAllowDNS}}},
+		{name: "--allow-dns matches all of a name, not a part of it", dns: []string{"worker-1.example.com"},
+			opts:  Options{AllowDNS: regexp.MustCompile(`worker-1|example\.com`)},
+			rules: map[string][]string{"worker-1.example.com": {RuleAllowDNS}}},
 
 		// Still approved.
 		{name: "own IPv4 in --node-cidr", ips: []string{"10.0.0.11"}},
 		{name: "own IPv4 as IPv4-mapped IPv6", ips: []string{"::ffff:10.0.0.11"}},
 		{name: "own IPv6", ips: []string{"fd00::11"}},
 		{name: "own names, any case, trailing dots", dns: []string{"worker-1.", "WORKER-1.internal.example", "worker-1.example.com."}},
+		{name: "--allow-dns matched in full by its second alternative, not stopped at the first",
+			dns:  []string{"worker-1.example.com", "worker-1"},
+			opts: Options{AllowDNS: regexp.MustCompile(`worker-1|worker-1\.example\.com`)}},
 		{name: "several SANs: each refused one named", dns: []string{"worker-1", "kubernetes"}, ips: []string{"10.0.0.11", "10.96.0.1"},
 			rules: map[string][]string{"kubernetes": {RuleClusterService, RuleNodeName}, "10.96.0.1": {RuleServiceRange, RuleNodeCIDR}}},
 	}
