@@ -32,10 +32,12 @@ var (
 		signers, is checked as "kubectl rotate csr list" shows. One that passes is
 		approved with the reason KubecertsApproved and a message naming what was
 		checked; kube-controller-manager then signs it. One that fails is left pending
-		(denied with --deny-invalid) and reported with every failed check. A CSR of a
-		signer kubecerts does not check is approved only when named and --force is
-		given. If the CSR changes while it is being approved, it is read and checked
-		again.
+		(denied with --deny-invalid) and reported with every failed check. A CSR refused
+		only because another Node lists the same name or address is never denied: a
+		Node writes its own addresses, so that is its claim against the CSR, not proof.
+		A CSR of a signer kubecerts does not check is approved only when named and
+		--force is given. If the CSR changes while it is being approved, it is read and
+		checked again.
 
 		Exit status: 1 when a CSR named on the command line was not approved (left
 		pending, denied, not found, or an error), or a write failed; 0 otherwise.
@@ -286,6 +288,10 @@ func (o *CSRApproveOptions) process(ctx context.Context, csr *certificatesv1.Cer
 			action = api.CSRActionForceApproved
 			return csrCondition(certificatesv1.CertificateApproved, ReasonForceApproved,
 				fmt.Sprintf("Approved by %s --force: signer %s is not checked by kubecerts.", by, c.Spec.SignerName))
+		case r.Verdict == api.CSRVerdictDeny && o.DenyInvalid && r.Contested():
+			action = api.CSRActionLeftPending
+			r.Reason += " (not denied: refused only because other Nodes list the same names or addresses, which they write themselves)"
+			return nil
 		case r.Verdict == api.CSRVerdictDeny && o.DenyInvalid:
 			action = api.CSRActionDenied
 			return csrCondition(certificatesv1.CertificateDenied, ReasonDenied, denialMessage(by+" --deny-invalid", r))

@@ -447,6 +447,48 @@ func TestCSRApproveDenyInvalid(t *testing.T) {
 	}
 }
 
+// A node that lists another node's address in its own status makes that
+// node's CSRs for it fail the other-node rule: they are left pending, and
+// --deny-invalid does not deny them on that node's word. A CSR that also
+// fails a rule of its own (here an address the requester does not list) is
+// still denied.
+func TestCSRApproveDenyInvalidContested(t *testing.T) {
+	objs := csrFixture(t)
+	for _, o := range objs {
+		if n, ok := o.(*corev1.Node); ok && n.Name == "worker-1" {
+			n.Status.Addresses = append(n.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: "10.0.0.12"})
+		}
+	}
+	objs = append(objs, makeCSR(t, csrServing("csr-victim", "worker-2", "10.0.0.12", 5*time.Minute)))
+	client := csrClientset(objs...)
+	for _, args := range [][]string{
+		{"approve", "--all-pending", "--deny-invalid", "--dry-run", "-o", "json"},
+		{"approve", "--all-pending", "--deny-invalid", "-o", "json"},
+	} {
+		code, out, errOut := runCSR(t, client, args...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut)
+		}
+		l := decodeCSRList(t, out)
+		it := csrItem(t, l, "csr-victim")
+		if it.Action != api.CSRActionLeftPending || !strings.Contains(it.Reason, "other-node") || !strings.Contains(it.Reason, "not denied") {
+			t.Errorf("%v: csr-victim %s: %s", args, it.Action, it.Reason)
+		}
+	}
+	if c := getCSR(t, client, "csr-victim"); len(c.Status.Conditions) != 0 {
+		t.Errorf("csr-victim has conditions %+v, want none (pending)", c.Status.Conditions)
+	}
+	// worker-1's own CSR for 10.0.0.12, which it now lists too: worker-2
+	// lists it as well (other-node), and that alone would not deny it.
+	if c := getCSR(t, client, "csr-wrong-ip"); len(c.Status.Conditions) != 0 {
+		t.Errorf("csr-wrong-ip has conditions %+v, want none (pending)", c.Status.Conditions)
+	}
+	// A CSR refused by a rule of its own is still denied.
+	if c := getCSR(t, client, "csr-weak-key"); csrcheck.Condition(c) != csrcheck.ConditionDenied {
+		t.Errorf("csr-weak-key: %s, want Denied", csrcheck.Condition(c))
+	}
+}
+
 func TestCSRApproveAllPending(t *testing.T) {
 	client := csrClientset(csrFixture(t)...)
 	code, out, errOut := runCSR(t, client, "approve", "--all-pending", "--signer", csrcheck.KubeletServing+","+csrcheck.KubeletClient, "-o", "json")

@@ -168,6 +168,29 @@ func (r *Result) Failed() []api.CSRCheck {
 	return out
 }
 
+// Contested reports whether the CSR was refused only because other Nodes
+// list its names or addresses too (RuleOtherNode, and no other rule or
+// check failed). That keeps it from approval, but it rests on what another
+// Node wrote into its own status, so it is no ground to deny the CSR: a
+// node could otherwise get the renewals of any other node denied by listing
+// that node's addresses as its own.
+func (r *Result) Contested() bool {
+	if r.Verdict != api.CSRVerdictDeny || len(r.Refused) == 0 {
+		return false
+	}
+	for _, c := range r.Failed() {
+		if c.Name != CheckIPSANs && c.Name != CheckDNSSANs {
+			return false
+		}
+	}
+	for _, ref := range r.Refused {
+		if ref.Rule != RuleOtherNode {
+			return false
+		}
+	}
+	return true
+}
+
 // CheckNames lists the names of the checks made, comma-separated.
 func (r *Result) CheckNames() string {
 	names := make([]string, 0, len(r.Checks))
