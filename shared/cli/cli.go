@@ -15,6 +15,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -194,19 +196,42 @@ func Run(ctx context.Context, root *cobra.Command, args []string, stderr io.Writ
 }
 
 // oneLine folds a multi-line message (an aggregate of errors, say) into one
-// line, so that every failure is a single `error: …` line.
+// line, so that every failure is a single `error: …` line, and escapes the
+// control characters left in it: messages quote what a cluster or a file
+// holds (a CSR's DNS names, a Secret's name, a path), and an escape sequence
+// there must not reach the terminal, where it could rewrite or hide lines.
 func oneLine(s string) string {
 	s = strings.TrimSpace(s)
-	if !strings.ContainsAny(s, "\r\n") {
+	if strings.ContainsAny(s, "\r\n") {
+		var parts []string
+		for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
+			if l = strings.TrimSpace(l); l != "" {
+				parts = append(parts, l)
+			}
+		}
+		s = strings.Join(parts, "; ")
+	}
+	return escapeControl(s)
+}
+
+// escapeControl writes every control character of s but tab as a Go escape
+// (\x1b, \u009b), and invalid UTF-8 as \ufffd.
+func escapeControl(s string) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return r != '\t' && (unicode.IsControl(r) || r == utf8.RuneError) }) {
 		return s
 	}
-	var parts []string
-	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
-		if l = strings.TrimSpace(l); l != "" {
-			parts = append(parts, l)
+	var b strings.Builder
+	for _, r := range s {
+		switch {
+		case r == '\t' || !unicode.IsControl(r) && r != utf8.RuneError:
+			b.WriteRune(r)
+		case r < 0x100 && r != utf8.RuneError:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			fmt.Fprintf(&b, "\\u%04x", r)
 		}
 	}
-	return strings.Join(parts, "; ")
+	return b.String()
 }
 
 type usageError struct {

@@ -157,8 +157,19 @@ func TestInterrupted(t *testing.T) {
 }
 
 func TestOneLine(t *testing.T) {
-	if got := oneLine("  a\r\n\n b \n"); got != "a; b" {
-		t.Errorf("oneLine = %q", got)
+	tests := []struct{ in, want string }{
+		{"x", "x"},
+		{"  a\r\n\n b \n", "a; b"},
+		{"tab\tkept, ünïcode kept", "tab\tkept, ünïcode kept"},
+		// A CSR's DNS name with a sequence that clears the line and moves up.
+		{"csr-1: refused worker-1\x1b[2K\x1b[1A\rfoo: node-name", `csr-1: refused worker-1\x1b[2K\x1b[1A; foo: node-name`},
+		{"bell\a del\x7f c1\u009b[31m nul\x00", `bell\x07 del\x7f c1\x9b[31m nul\x00`},
+		{"bad utf-8 \xff\xfe", `bad utf-8 \ufffd\ufffd`},
+	}
+	for _, tt := range tests {
+		if got := oneLine(tt.in); got != tt.want {
+			t.Errorf("oneLine(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 	var buf bytes.Buffer
 	buf.WriteString("x")
