@@ -309,7 +309,7 @@ func (o *KubeconfigOptions) checkLive(ctx context.Context, cluster *clientcmdapi
 		// As kubectl reaches the server: through the cluster's proxy-url.
 		u, err := parseProxyURL(cluster.ProxyURL)
 		if err != nil {
-			return fmt.Errorf("cluster %q in %s: proxy-url %q: %v", o.clusterName, o.file, cluster.ProxyURL, err)
+			return fmt.Errorf("cluster %q in %s: proxy-url %q: %v", o.clusterName, o.file, redactedURL(cluster.ProxyURL), err)
 		}
 		probe.Proxy = http.ProxyURL(u)
 	}
@@ -370,6 +370,19 @@ func kubeconfigBackup(file string, data []byte, now time.Time) (string, error) {
 
 // parseProxyURL is a kubeconfig's proxy-url as client-go's clientcmd
 // accepts it: http, https or socks5.
+// redactedURL is raw with the password of its user info, if any, as xxxxx:
+// a proxy-url may hold one, and errors must not print it.
+func redactedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		if strings.Contains(raw, "@") {
+			return "(a URL with user info, not shown)"
+		}
+		return raw
+	}
+	return u.Redacted()
+}
+
 func parseProxyURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {

@@ -239,6 +239,8 @@ func TestKubeconfigLiveCheckUsesProxyURL(t *testing.T) {
 		{"through the proxy, both CAs", proxy.URL, []string{"--add-ca", otherCAFile}, 0, "true", 1, ""},
 		{"through the proxy, the serving CA removed", proxy.URL, []string{"--remove-fingerprint", certificate.Fingerprint(ca), "--dry-run"}, 1, "", 1, "could not verify https://kube.invalid"},
 		{"a proxy-url kubectl refuses", "ftp://proxy.invalid", []string{"--add-ca", otherCAFile, "--dry-run"}, 1, "", 0, `proxy-url "ftp://proxy.invalid": unsupported scheme "ftp"`},
+		{"a refused proxy-url's password is not printed", "socks5h://alice:s3cret@proxy.invalid:1080", []string{"--add-ca", otherCAFile, "--dry-run"}, 1, "", 0,
+			`proxy-url "socks5h://alice:xxxxx@proxy.invalid:1080": unsupported scheme "socks5h"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -258,6 +260,9 @@ func TestKubeconfigLiveCheckUsesProxyURL(t *testing.T) {
 			}
 			if tt.wantVerified != "" && (ch.Verified == nil || map[bool]string{true: "true", false: "false"}[*ch.Verified] != tt.wantVerified) {
 				t.Errorf("verified %v, want %s: %s", ch.Verified, tt.wantVerified, errOut)
+			}
+			if strings.Contains(errOut, "s3cret") {
+				t.Errorf("stderr shows the proxy's password: %q", errOut)
 			}
 			if tt.wantErr != "" && (!strings.Contains(errOut, tt.wantErr) || strings.Count(errOut, "\n") != 1) {
 				t.Errorf("stderr %q, want one line with %q", errOut, tt.wantErr)
