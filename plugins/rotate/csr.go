@@ -120,6 +120,11 @@ type csrReviewFlags struct {
 	allowDNS     *regexp.Regexp
 	nodeCIDRs    []netip.Prefix
 	serviceCIDRs []netip.Prefix
+	// apiHost is the host of the command's own kubeconfig's server: one
+	// the API server is reached by (Complete sets it).
+	apiHost string
+	// lookup resolves the API server's host names; nil: DNS.
+	lookup func(ctx context.Context, host string) ([]netip.Addr, error)
 }
 
 func newCSRReviewFlags() csrReviewFlags {
@@ -204,9 +209,22 @@ func (r *csrReviewFlags) options(ctx context.Context) csrcheck.Options {
 // once, the Service facts read once.
 func (r *csrReviewFlags) cluster(ctx context.Context, client kubernetes.Interface, facts *factsCache) *csrCluster {
 	if facts == nil {
-		facts = newFactsCache(r.serviceCIDRs, 0)
+		facts = r.newFactsCache(0)
 	}
 	return &csrCluster{ctx: ctx, client: client, nodes: newListedNodes(client), facts: facts}
+}
+
+// newFactsCache is a factsCache of the flags' Service ranges, the API
+// server host the command knows, and its lookup.
+func (r *csrReviewFlags) newFactsCache(ttl time.Duration) *factsCache {
+	fc := newFactsCache(r.serviceCIDRs, nil, ttl)
+	if r.apiHost != "" {
+		fc.hosts = []string{r.apiHost}
+	}
+	if r.lookup != nil {
+		fc.lookup = r.lookup
+	}
+	return fc
 }
 
 // fallbackNote warns, once the facts were read, when the cluster serves no
@@ -260,15 +278,17 @@ func checkSignerName(s string) error {
 // csrClient builds the clientset of the command: the factory's REST config,
 // with client-side rate limits raised to 100 QPS (burst 200) unless the
 // config sets its own; the API server's priority and fairness still applies.
-func csrClient(f cmdutil.Factory) (kubernetes.Interface, error) {
+// host is the host of the config's server.
+func csrClient(f cmdutil.Factory) (client kubernetes.Interface, host string, err error) {
 	cfg, err := f.ToRESTConfig()
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if cfg.QPS == 0 && cfg.RateLimiter == nil {
 		cfg.QPS, cfg.Burst = 100, 200
 	}
-	return kubernetes.NewForConfig(cfg)
+	client, err = kubernetes.NewForConfig(cfg)
+	return client, serverHost(cfg.Host), err
 }
 
 // listCSRs lists the CSRs of the given signers (all when none), page by page;

@@ -137,7 +137,7 @@ func (o *CSRApproveOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) erro
 		return err
 	}
 	if o.Client == nil {
-		if o.Client, err = csrClient(f); err != nil {
+		if o.Client, o.Review.apiHost, err = csrClient(f); err != nil {
 			return err
 		}
 	}

@@ -3,7 +3,10 @@ package rotate
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/netip"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,17 +17,28 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/yaml"
 
 	"github.com/kubecerts/kubecerts/plugins/rotate/csrcheck"
 )
 
 // The objects the checks read besides CSRs and Nodes: the Service ranges
 // (networking.k8s.io ServiceCIDRs, and the kubernetes Service's ClusterIPs)
-// and the API server's own addresses (the kubernetes EndpointSlice, which
-// the API server writes). No node can write any of them.
+// and the API server's own addresses: the kubernetes EndpointSlice, which
+// the API server writes, and the endpoint clients reach it by — the server
+// of kubeadm's cluster-info kubeconfig, kubeadm's controlPlaneEndpoint, and
+// the server of the command's own kubeconfig — which in an HA cluster is a
+// load balancer's or a VIP's, inside the node network, listed by no Node.
+// No node can write any of them.
 const (
 	apiServerNamespace = metav1.NamespaceDefault
 	apiServerService   = "kubernetes"
+
+	clusterInfoNamespace = metav1.NamespacePublic
+	clusterInfoConfigMap = "cluster-info"
+	kubeadmNamespace     = metav1.NamespaceSystem
+	kubeadmConfigMap     = "kubeadm-config"
 )
 
 // csrCluster is the csrcheck.Cluster of the csr commands: Nodes from a
@@ -57,6 +71,11 @@ func (c *csrCluster) ServiceRanges() ([]netip.Prefix, error) {
 func (c *csrCluster) APIServerAddresses() ([]netip.Addr, error) {
 	f := c.facts.get(c.ctx, c.client)
 	return f.apiAddrs, f.apiErr
+}
+
+func (c *csrCluster) APIServerNames() ([]string, error) {
+	f := c.facts.get(c.ctx, c.client)
+	return f.apiNames, f.apiNamesErr
 }
 
 // Authorize makes the SubjectAccessReview kube-controller-manager's CSR
@@ -97,6 +116,10 @@ type serviceFacts struct {
 	rangesErr error
 	apiAddrs  []netip.Addr
 	apiErr    error
+	// apiNames are the host names (csrcheck.ClaimKey) clients reach the
+	// API server by; apiNamesErr the error reading them.
+	apiNames    []string
+	apiNamesErr error
 	// fallback: the cluster serves no ServiceCIDRs, so the ranges are only
 	// the kubernetes Service's ClusterIPs and --service-cidr.
 	fallback bool
@@ -106,16 +129,30 @@ type serviceFacts struct {
 // ttl (0: never); a read that failed is not kept.
 type factsCache struct {
 	extra []netip.Prefix // --service-cidr
-	ttl   time.Duration
-	now   func() time.Time
+	// hosts are API server hosts known besides the cluster's objects: the
+	// server of the command's own kubeconfig.
+	hosts []string
+	// lookup resolves a host name of the API server.
+	lookup func(ctx context.Context, host string) ([]netip.Addr, error)
+	ttl    time.Duration
+	now    func() time.Time
 
 	mu sync.Mutex
 	at time.Time
 	f  *serviceFacts
 }
 
-func newFactsCache(serviceCIDRs []netip.Prefix, ttl time.Duration) *factsCache {
-	return &factsCache{extra: serviceCIDRs, ttl: ttl, now: time.Now}
+func newFactsCache(serviceCIDRs []netip.Prefix, apiHosts []string, ttl time.Duration) *factsCache {
+	return &factsCache{extra: serviceCIDRs, hosts: apiHosts, lookup: lookupHost, ttl: ttl, now: time.Now}
+}
+
+// apiLookupTimeout bounds each lookup of an API server host name.
+const apiLookupTimeout = 5 * time.Second
+
+func lookupHost(ctx context.Context, host string) ([]netip.Addr, error) {
+	ctx, cancel := context.WithTimeout(ctx, apiLookupTimeout)
+	defer cancel()
+	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 }
 
 func (fc *factsCache) get(ctx context.Context, client kubernetes.Interface) serviceFacts {
@@ -125,7 +162,8 @@ func (fc *factsCache) get(ctx context.Context, client kubernetes.Interface) serv
 		return *fc.f
 	}
 	f := readServiceFacts(ctx, client, fc.extra)
-	if f.rangesErr != nil || f.apiErr != nil {
+	f.readAPIEndpoints(ctx, client, fc.hosts, fc.lookup)
+	if f.rangesErr != nil || f.apiErr != nil || f.apiNamesErr != nil {
 		return f
 	}
 	fc.f, fc.at = &f, fc.now()
@@ -196,6 +234,108 @@ func readServiceFacts(ctx context.Context, client kubernetes.Interface, extra []
 		f.apiErr = fmt.Errorf("reading endpointslice %s/%s: %w", apiServerNamespace, apiServerService, err)
 	}
 	return f
+}
+
+// readAPIEndpoints adds to f the hosts clients reach the API server by:
+// hosts (the command's own kubeconfig's server), the servers of kubeadm's
+// cluster-info kubeconfig in kube-public, and kubeadm's
+// controlPlaneEndpoint in kube-system's kubeadm-config. A missing ConfigMap
+// adds nothing (not a kubeadm cluster); any other error reading one is
+// kept, in both apiErr and apiNamesErr. A host that is an IP address joins
+// apiAddrs; a name joins apiNames, and the addresses it resolves to join
+// apiAddrs (a name that does not resolve is an error in apiErr: which
+// address it stands for cannot be told).
+func (f *serviceFacts) readAPIEndpoints(ctx context.Context, client kubernetes.Interface, hosts []string,
+	lookup func(context.Context, string) ([]netip.Addr, error)) {
+	hosts = append([]string(nil), hosts...)
+	keep := func(err error) {
+		if f.apiErr == nil {
+			f.apiErr = err
+		}
+		if f.apiNamesErr == nil {
+			f.apiNamesErr = err
+		}
+	}
+	cm, err := client.CoreV1().ConfigMaps(clusterInfoNamespace).Get(ctx, clusterInfoConfigMap, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		hosts = append(hosts, clusterInfoHosts(cm.Data["kubeconfig"])...)
+	case !apierrors.IsNotFound(err):
+		keep(fmt.Errorf("reading configmap %s/%s: %w", clusterInfoNamespace, clusterInfoConfigMap, err))
+	}
+	cm, err = client.CoreV1().ConfigMaps(kubeadmNamespace).Get(ctx, kubeadmConfigMap, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		if h := controlPlaneEndpointHost(cm.Data["ClusterConfiguration"]); h != "" {
+			hosts = append(hosts, h)
+		}
+	case !apierrors.IsNotFound(err):
+		keep(fmt.Errorf("reading configmap %s/%s: %w", kubeadmNamespace, kubeadmConfigMap, err))
+	}
+	seen := map[string]bool{}
+	for _, h := range hosts {
+		key := csrcheck.ClaimKey(h)
+		if key == "" || seen[key] {
+			continue
+		}
+		seen[key] = true
+		if a, err := netip.ParseAddr(key); err == nil {
+			f.apiAddrs = append(f.apiAddrs, a)
+			continue
+		}
+		f.apiNames = append(f.apiNames, key)
+		addrs, err := lookup(ctx, key)
+		if err != nil {
+			if f.apiErr == nil {
+				f.apiErr = fmt.Errorf("resolving %s, a name of the API server: %w", key, err)
+			}
+			continue
+		}
+		for _, a := range addrs {
+			f.apiAddrs = append(f.apiAddrs, a.Unmap().WithZone(""))
+		}
+	}
+}
+
+// serverHost is the host of a kubeconfig's server URL, "" when it has none.
+func serverHost(server string) string {
+	u, err := url.Parse(server)
+	if err != nil {
+		return ""
+	}
+	return u.Hostname()
+}
+
+// clusterInfoHosts are the hosts of the servers in kubeadm's cluster-info
+// kubeconfig; none when it cannot be read.
+func clusterInfoHosts(kubeconfig string) []string {
+	cfg, err := clientcmd.Load([]byte(kubeconfig))
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, c := range cfg.Clusters {
+		if h := serverHost(c.Server); h != "" {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// controlPlaneEndpointHost is the host of kubeadm's controlPlaneEndpoint
+// (host or host:port) in a ClusterConfiguration; "" when it is unset or
+// cannot be read.
+func controlPlaneEndpointHost(clusterConfiguration string) string {
+	var cc struct {
+		ControlPlaneEndpoint string `json:"controlPlaneEndpoint"`
+	}
+	if err := yaml.Unmarshal([]byte(clusterConfiguration), &cc); err != nil || cc.ControlPlaneEndpoint == "" {
+		return ""
+	}
+	if h, _, err := net.SplitHostPort(cc.ControlPlaneEndpoint); err == nil {
+		return h
+	}
+	return strings.Trim(cc.ControlPlaneEndpoint, "[]")
 }
 
 var csrNodesResource = schema.GroupResource{Resource: "nodes"}

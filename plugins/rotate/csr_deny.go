@@ -109,7 +109,7 @@ func (o *CSRDenyOptions) Complete(f cmdutil.Factory) error {
 		return err
 	}
 	if o.Client == nil {
-		if o.Client, err = csrClient(f); err != nil {
+		if o.Client, _, err = csrClient(f); err != nil {
 			return err
 		}
 	}

@@ -109,7 +109,7 @@ func (o *CSRListOptions) Complete(f cmdutil.Factory) error {
 		return err
 	}
 	if o.Client == nil {
-		if o.Client, err = csrClient(f); err != nil {
+		if o.Client, o.Review.apiHost, err = csrClient(f); err != nil {
 			return err
 		}
 	}

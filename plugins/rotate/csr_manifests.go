@@ -98,8 +98,10 @@ func (o *CSRWatchOptions) toManifestParams() csrManifestParams {
 // Nodes and ServiceCIDRs, approve CSRs of the given signers and (for the
 // client signer) create SubjectAccessReviews, and nothing else; a Role on
 // Leases in the namespace (create, and get and update of its own); a Role in
-// default that may get the kubernetes Service and EndpointSlice; the
-// bindings; and a Deployment of 2 replicas that elect a leader.
+// default that may get the kubernetes Service and EndpointSlice; Roles that
+// may get kubeadm's cluster-info (kube-public) and kubeadm-config
+// (kube-system) ConfigMaps; the bindings; and a Deployment of 2 replicas
+// that elect a leader.
 func approverManifests(p csrManifestParams) []runtime.Object {
 	labels := map[string]string{
 		"app.kubernetes.io/name":      p.Name,
@@ -228,5 +230,25 @@ func approverManifests(p csrManifestParams) []runtime.Object {
 		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: factsMeta.Name},
 		Subjects:   subject,
 	}
-	return []runtime.Object{sa, clusterRole, clusterRoleBinding, role, roleBinding, factsRole, factsBinding, deployment}
+	objs := []runtime.Object{sa, clusterRole, clusterRoleBinding, role, roleBinding, factsRole, factsBinding}
+	// kubeadm's ConfigMaps that name the endpoint clients reach the API
+	// server by (cluster-info's server, controlPlaneEndpoint), by name, read
+	// only: in an HA cluster a load balancer's or VIP's address in the node
+	// network, refused as a SAN.
+	for _, cm := range []struct{ namespace, name string }{
+		{clusterInfoNamespace, clusterInfoConfigMap}, {kubeadmNamespace, kubeadmConfigMap},
+	} {
+		m := metav1.ObjectMeta{Name: p.Name + "-" + cm.name, Namespace: cm.namespace, Labels: labels}
+		objs = append(objs, &rbacv1.Role{
+			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "Role"},
+			ObjectMeta: m,
+			Rules:      []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"configmaps"}, ResourceNames: []string{cm.name}, Verbs: []string{"get"}}},
+		}, &rbacv1.RoleBinding{
+			TypeMeta:   metav1.TypeMeta{APIVersion: rbacv1.SchemeGroupVersion.String(), Kind: "RoleBinding"},
+			ObjectMeta: m,
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: m.Name},
+			Subjects:   subject,
+		})
+	}
+	return append(objs, deployment)
 }

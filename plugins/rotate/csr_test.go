@@ -2,6 +2,7 @@ package rotate
 
 import (
 	"bytes"
+	"context"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -12,6 +13,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"net"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -167,6 +169,15 @@ func csrClientset(objs ...runtime.Object) *fake.Clientset {
 	return client
 }
 
+// csrTestLookup is the DNS of the csr tests: the API server's load-balanced
+// name, api.example.com, is 10.0.0.100; no other name resolves.
+func csrTestLookup(_ context.Context, host string) ([]netip.Addr, error) {
+	if host == "api.example.com" {
+		return []netip.Addr{netip.MustParseAddr("10.0.0.100")}, nil
+	}
+	return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+}
+
 // csrNodeCIDR is the fixture's node network, which runCSR gives as
 // --node-cidr unless the arguments set a policy for IP SANs.
 const csrNodeCIDR = "10.0.0.0/24"
@@ -187,10 +198,12 @@ func runCSR(t *testing.T, client *fake.Clientset, args ...string) (code int, std
 	case "list":
 		o := NewCSRListOptions(streams)
 		o.Client, o.now = client, func() time.Time { return csrFixedNow }
+		o.Review.lookup = csrTestLookup
 		cmd = newCmdCSRList(tf, o)
 	case "approve":
 		o := NewCSRApproveOptions(streams)
 		o.Client, o.now = client, func() time.Time { return csrFixedNow }
+		o.Review.lookup = csrTestLookup
 		cmd = newCmdCSRApprove(tf, o)
 	case "deny":
 		o := NewCSRDenyOptions(streams)
@@ -199,6 +212,7 @@ func runCSR(t *testing.T, client *fake.Clientset, args ...string) (code int, std
 	case "watch":
 		o := NewCSRWatchOptions(streams)
 		o.Client = client
+		o.Review.lookup = csrTestLookup
 		cmd = newCmdCSRWatch(tf, o)
 	default:
 		t.Fatalf("unknown command %s", args[0])
@@ -326,6 +340,8 @@ func TestCSRListAPICalls(t *testing.T) {
 		"list servicecidrs",
 		"get services default/kubernetes",
 		"get endpointslices default/kubernetes",
+		"get configmaps kube-public/cluster-info",
+		"get configmaps kube-system/kubeadm-config",
 		"create subjectaccessreviews",
 	}
 	if !slices.Equal(got, want) {
@@ -486,6 +502,76 @@ func TestCSRApproveDenyInvalidContested(t *testing.T) {
 	// A CSR refused by a rule of its own is still denied.
 	if c := getCSR(t, client, "csr-weak-key"); csrcheck.Condition(c) != csrcheck.ConditionDenied {
 		t.Errorf("csr-weak-key: %s, want Denied", csrcheck.Condition(c))
+	}
+}
+
+// In an HA cluster clients reach the API server through a load balancer's
+// or a VIP's address in the node network, which no Node lists and the
+// kubernetes EndpointSlice does not hold. A node that adds it to its own
+// status must still not get a serving certificate for it, nor a node named
+// after the API server's host name one for that name: kubeadm's
+// cluster-info and controlPlaneEndpoint, and the command's own server, name
+// it.
+func TestCSRApproveAPIServerEndpoint(t *testing.T) {
+	clusterInfo := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cluster-info", Namespace: "kube-public"},
+		Data: map[string]string{"kubeconfig": "apiVersion: v1\nkind: Config\nclusters:\n- name: \"\"\n  cluster:\n    server: https://10.0.0.101:6443\n"}}
+	kubeadmConfig := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "kubeadm-config", Namespace: "kube-system"},
+		Data: map[string]string{"ClusterConfiguration": "apiVersion: kubeadm.k8s.io/v1beta4\nkind: ClusterConfiguration\ncontrolPlaneEndpoint: api.example.com:6443\n"}}
+	apiNode := csrTestNode("api.example.com", "10.0.0.13")
+	withAddrs := func(objs []runtime.Object, addrs ...string) []runtime.Object {
+		for _, o := range objs {
+			if n, ok := o.(*corev1.Node); ok && n.Name == "worker-1" {
+				for _, a := range addrs {
+					n.Status.Addresses = append(n.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: a})
+				}
+			}
+		}
+		return objs
+	}
+	vipCSR := func(ip string) runtime.Object {
+		return makeCSR(t, csrServing("csr-vip", "worker-1", ip, 5*time.Minute))
+	}
+	tests := []struct {
+		name    string
+		objs    []runtime.Object
+		apiHost string
+		want    api.CSRAction
+		reason  string
+	}{
+		{"the server of cluster-info", []runtime.Object{clusterInfo, vipCSR("10.0.0.101")}, "", api.CSRActionLeftPending, "10.0.0.101: apiserver-address"},
+		{"controlPlaneEndpoint's name, resolved", []runtime.Object{kubeadmConfig, vipCSR("10.0.0.100")}, "", api.CSRActionLeftPending, "10.0.0.100: apiserver-address"},
+		{"the command's own server", []runtime.Object{vipCSR("10.0.0.102")}, "10.0.0.102", api.CSRActionLeftPending, "10.0.0.102: apiserver-address"},
+		{"a node named as controlPlaneEndpoint", []runtime.Object{kubeadmConfig, apiNode,
+			makeCSR(t, csrServing("csr-vip", "api.example.com", "10.0.0.13", 5*time.Minute))}, "", api.CSRActionLeftPending, "api.example.com: apiserver-address"},
+		{"controlPlaneEndpoint that does not resolve: undecided", []runtime.Object{vipCSR("10.0.0.103"), &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: "kubeadm-config", Namespace: "kube-system"},
+			Data:       map[string]string{"ClusterConfiguration": "controlPlaneEndpoint: gone.example.com"}}}, "", api.CSRActionError, "resolving gone.example.com"},
+		{"an address of none of them is approved", []runtime.Object{clusterInfo, kubeadmConfig, vipCSR("10.0.0.104")}, "10.0.0.102", api.CSRActionApproved, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			objs := withAddrs(csrFixture(t), "10.0.0.100", "10.0.0.101", "10.0.0.102", "10.0.0.103", "10.0.0.104")
+			client := csrClientset(append(objs, tt.objs...)...)
+			tf := cmdtesting.NewTestFactory()
+			defer tf.Cleanup()
+			streams, _, out, errOut := genericiooptions.NewTestIOStreams()
+			o := NewCSRApproveOptions(streams)
+			o.Client, o.now = client, func() time.Time { return csrFixedNow }
+			o.Review.lookup, o.Review.apiHost = csrTestLookup, tt.apiHost
+			cmd := newCmdCSRApprove(tf, o)
+			cmd.SetArgs([]string{"csr-vip", "--node-cidr", csrNodeCIDR, "-o", "json"})
+			cmd.SetOut(out)
+			cmd.SetErr(errOut)
+			cmd.SilenceErrors, cmd.SilenceUsage = true, true
+			_ = cmd.Execute()
+			it := csrItem(t, decodeCSRList(t, out.String()), "csr-vip")
+			if it.Action != tt.want || !strings.Contains(it.Reason, tt.reason) {
+				t.Errorf("csr-vip: %s (%s), want %s with %q", it.Action, it.Reason, tt.want, tt.reason)
+			}
+			if c := getCSR(t, client, "csr-vip"); (csrcheck.Condition(c) == csrcheck.ConditionApproved) != (tt.want == api.CSRActionApproved) {
+				t.Errorf("csr-vip condition %s", csrcheck.Condition(c))
+			}
+		})
 	}
 }
 

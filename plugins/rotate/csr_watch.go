@@ -202,6 +202,7 @@ func (o *CSRWatchOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error 
 			cfg.QPS, cfg.Burst = 20, 50
 		}
 		cfg.UserAgent = "kubecerts-csr-approver/" + version.Get("rotate").Version
+		o.Review.apiHost = serverHost(cfg.Host)
 		if o.Client, err = kubernetes.NewForConfig(cfg); err != nil {
 			return err
 		}
@@ -275,7 +276,7 @@ func (o *CSRWatchOptions) Run(ctx context.Context) error {
 		}
 	}
 	logger := o.logger()
-	c := newCSRApprover(o.Client, o.Signers, o.Review.options(ctx), newFactsCache(o.Review.serviceCIDRs, watchFactsTTL), o.DryRun, logger)
+	c := newCSRApprover(o.Client, o.Signers, o.Review.options(ctx), o.Review.newFactsCache(watchFactsTTL), o.DryRun, logger)
 	csrFactory := informers.NewSharedInformerFactoryWithOptions(o.Client, o.Resync, informers.WithTweakListOptions(func(lo *metav1.ListOptions) {
 		if len(o.Signers) == 1 {
 			lo.FieldSelector = fields.OneTermEqualSelector("spec.signerName", o.Signers[0]).String()

@@ -293,6 +293,14 @@ func TestCSRWatchPrintManifests(t *testing.T) {
 				}
 				continue
 			}
+			if cm := map[string]string{"kube-public": "cluster-info", "kube-system": "kubeadm-config"}[x.Namespace]; cm != "" {
+				// kubeadm's ConfigMaps naming the API server's endpoint, by name, read only.
+				if x.Name != DefaultLeaseName+"-"+cm || len(x.Rules) != 1 || !slices.Equal(x.Rules[0].Resources, []string{"configmaps"}) ||
+					!slices.Equal(x.Rules[0].ResourceNames, []string{cm}) || !slices.Equal(x.Rules[0].Verbs, []string{"get"}) {
+					t.Errorf("role %s/%s: %+v", x.Namespace, x.Name, x.Rules)
+				}
+				continue
+			}
 			if x.Namespace != "certs" {
 				t.Errorf("role namespace %s", x.Namespace)
 			}
@@ -311,7 +319,7 @@ func TestCSRWatchPrintManifests(t *testing.T) {
 				t.Errorf("cluster role binding %+v", x)
 			}
 		case *rbacv1.RoleBinding:
-			if x.RoleRef.Kind != "Role" || (x.Namespace != "certs" && x.Namespace != "default") || x.RoleRef.Name != x.Name ||
+			if x.RoleRef.Kind != "Role" || !slices.Contains([]string{"certs", "default", "kube-public", "kube-system"}, x.Namespace) || x.RoleRef.Name != x.Name ||
 				x.Subjects[0].Namespace != "certs" {
 				t.Errorf("role binding %+v", x)
 			}
@@ -332,7 +340,8 @@ func TestCSRWatchPrintManifests(t *testing.T) {
 			}
 		}
 	}
-	if want := []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Role", "RoleBinding", "Deployment"}; !slices.Equal(kinds, want) {
+	if want := []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Role", "RoleBinding",
+		"Role", "RoleBinding", "Role", "RoleBinding", "Deployment"}; !slices.Equal(kinds, want) {
 		t.Errorf("kinds %v, want %v", kinds, want)
 	}
 }

@@ -27,6 +27,7 @@ import (
 
 	authorizationv1 "k8s.io/api/authorization/v1"
 	certificatesv1 "k8s.io/api/certificates/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -356,6 +357,71 @@ func TestRotateCSRApprove(t *testing.T) {
 		})
 	}
 
+	// What a node writes into its own Node's status (NodeRestriction lets
+	// it) is its claim: it must not buy it a certificate for the API
+	// server's load-balanced address, nor get another node's CSR denied.
+	t.Run("a node's own status as a weapon", func(t *testing.T) {
+		const w3, w4 = "rca-worker-3", "rca-worker-4"
+		ip3, ip4, vip := net.ParseIP("10.241.0.13"), net.ParseIP("10.241.0.14"), net.ParseIP("10.241.0.100")
+		createNode(t, admin, w3, ip3)
+		createNode(t, admin, w4, ip4)
+		kubelet3, kubelet4 := rcNodeClient(t, c, w3), rcNodeClient(t, c, w4)
+		// kubeadm's cluster-info names the endpoint clients reach the API
+		// server by: here a VIP in the node network, which no Node lists.
+		if _, err := admin.CoreV1().ConfigMaps("kube-public").Create(t.Context(), &corev1.ConfigMap{
+			ObjectMeta: metav1.ObjectMeta{Name: "cluster-info"},
+			Data:       map[string]string{"kubeconfig": "apiVersion: v1\nkind: Config\nclusters:\n- name: \"\"\n  cluster:\n    server: https://" + vip.String() + ":6443\n"},
+		}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = admin.CoreV1().ConfigMaps("kube-public").Delete(context.Background(), "cluster-info", metav1.DeleteOptions{})
+		})
+		// worker-3 lists the VIP and worker-4's IP as its own: its kubelet
+		// may write its Node's status.
+		n, err := kubelet3.CoreV1().Nodes().Get(t.Context(), w3, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n.Status.Addresses = append(n.Status.Addresses, corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: vip.String()},
+			corev1.NodeAddress{Type: corev1.NodeInternalIP, Address: ip4.String()})
+		if _, err := kubelet3.CoreV1().Nodes().UpdateStatus(t.Context(), n, metav1.UpdateOptions{}); err != nil {
+			t.Fatalf("the kubelet updating its own Node's addresses: %v", err)
+		}
+
+		vipCSR := rcCreateCSR(t, kubelet3, admin, "rca-vip", rcRequest{key: key, cn: "system:node:" + w3, orgs: rcNodesOrg,
+			dns: []string{w3}, ips: []net.IP{ip3, vip}}, rcServingUsages)
+		victim := rcCreateCSR(t, kubelet4, admin, "rca-victim", rcRequest{key: key, cn: "system:node:" + w4, orgs: rcNodesOrg,
+			dns: []string{w4}, ips: []net.IP{ip4}}, rcServingUsages)
+		for _, tt := range []struct {
+			csr, want string
+		}{
+			{vipCSR.Name, vip.String() + ": apiserver-address"},
+			{victim.Name, ip4.String() + ": other-node (also listed by Node " + w3 + ")"},
+		} {
+			out, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "rotate", "csr", "approve", tt.csr, "--node-cidr", rcNodeCIDR, "--deny-invalid", "-o", "json")
+			if code != 1 || !strings.Contains(errOut, tt.want) {
+				t.Errorf("%s: exit %d, want 1 naming %q: %s", tt.csr, code, tt.want, errOut)
+			}
+			l := rcDecode(t, out)
+			if len(l.Items) != 1 {
+				t.Fatalf("%s: %d items", tt.csr, len(l.Items))
+			}
+			got, err := admin.CertificatesV1().CertificateSigningRequests().Get(t.Context(), tt.csr, metav1.GetOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch approved, denied := rcCondition(got); {
+			case tt.csr == vipCSR.Name && (approved || !denied):
+				// Refused by a rule of its own request: --deny-invalid denies it.
+				t.Errorf("%s: approved %v denied %v, want denied (action %s)", tt.csr, approved, denied, l.Items[0].Action)
+			case tt.csr == victim.Name && (approved || denied || l.Items[0].Action != "left-pending"):
+				// Refused only on worker-3's word: left pending, never denied.
+				t.Errorf("%s: approved %v denied %v action %s, want left pending", tt.csr, approved, denied, l.Items[0].Action)
+			}
+		}
+	})
+
 	t.Run("--deny-invalid and deny", func(t *testing.T) {
 		bad := rcCreateCSR(t, kubelet1, admin, "rca-deny-invalid", with(func(r *rcRequest) { r.ips = []net.IP{ip2} }), rcServingUsages)
 		if _, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "rotate", "csr", "approve", bad.Name, "--node-cidr", rcNodeCIDR, "--deny-invalid"); code != 1 {
@@ -635,7 +701,8 @@ func TestRotateCSRWatchManifests(t *testing.T) {
 		}
 		kinds = append(kinds, gvk.Kind)
 	}
-	if want := []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Role", "RoleBinding", "Deployment"}; !slices.Equal(kinds, want) {
+	if want := []string{"ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Role", "RoleBinding",
+		"Role", "RoleBinding", "Role", "RoleBinding", "Deployment"}; !slices.Equal(kinds, want) {
 		t.Errorf("kinds %v, want %v", kinds, want)
 	}
 	if !strings.Contains(out, "--node-cidr="+rcNodeCIDR) {
@@ -653,6 +720,10 @@ func TestRotateCSRWatchManifests(t *testing.T) {
 		_ = admin.RbacV1().ClusterRoles().Delete(context.Background(), name, metav1.DeleteOptions{})
 		_ = admin.RbacV1().RoleBindings("default").Delete(context.Background(), name+"-apiserver", metav1.DeleteOptions{})
 		_ = admin.RbacV1().Roles("default").Delete(context.Background(), name+"-apiserver", metav1.DeleteOptions{})
+		for ns, cm := range map[string]string{"kube-public": "cluster-info", "kube-system": "kubeadm-config"} {
+			_ = admin.RbacV1().RoleBindings(ns).Delete(context.Background(), name+"-"+cm, metav1.DeleteOptions{})
+			_ = admin.RbacV1().Roles(ns).Delete(context.Background(), name+"-"+cm, metav1.DeleteOptions{})
+		}
 	})
 	if out, errOut, code := rcKubectl(t, dir, c.AdminKubeconfig, "create", "-f", file); code != 0 {
 		t.Fatalf("create: exit %d\n%s\n%s", code, out, errOut)
@@ -683,6 +754,10 @@ func TestRotateCSRWatchManifests(t *testing.T) {
 		{authorizationv1.ResourceAttributes{Group: "networking.k8s.io", Resource: "servicecidrs", Verb: "list"}, true},
 		{authorizationv1.ResourceAttributes{Resource: "services", Namespace: "default", Name: "kubernetes", Verb: "get"}, true},
 		{authorizationv1.ResourceAttributes{Group: "discovery.k8s.io", Resource: "endpointslices", Namespace: "default", Name: "kubernetes", Verb: "get"}, true},
+		{authorizationv1.ResourceAttributes{Resource: "configmaps", Namespace: "kube-public", Name: "cluster-info", Verb: "get"}, true},
+		{authorizationv1.ResourceAttributes{Resource: "configmaps", Namespace: "kube-system", Name: "kubeadm-config", Verb: "get"}, true},
+		{authorizationv1.ResourceAttributes{Resource: "configmaps", Namespace: "kube-system", Name: "kubelet-config", Verb: "get"}, false},
+		{authorizationv1.ResourceAttributes{Resource: "configmaps", Namespace: "kube-system", Verb: "list"}, false},
 		{authorizationv1.ResourceAttributes{Resource: "services", Namespace: "default", Name: "other", Verb: "get"}, false},
 		{authorizationv1.ResourceAttributes{Group: "discovery.k8s.io", Resource: "endpointslices", Namespace: "default", Verb: "list"}, false},
 		{authorizationv1.ResourceAttributes{Group: "authorization.k8s.io", Resource: "subjectaccessreviews", Verb: "create"}, false},

@@ -93,8 +93,12 @@ type Cluster interface {
 	NodesClaiming(addr string) ([]string, error)
 	// ServiceRanges are the ranges Service ClusterIPs are allocated from.
 	ServiceRanges() ([]netip.Prefix, error)
-	// APIServerAddresses are the addresses the API server serves on.
+	// APIServerAddresses are the addresses the API server serves on, and
+	// those clients reach it by (a load balancer's, a VIP's).
 	APIServerAddresses() ([]netip.Addr, error)
+	// APIServerNames are the host names clients reach the API server by,
+	// as ClaimKeys.
+	APIServerNames() ([]string, error)
 	// Authorize asks the API server whether the CSR's requestor (its
 	// username, UID, groups and extra) may create
 	// certificatesigningrequests/<subresource> in certificates.k8s.io: a

@@ -139,6 +139,8 @@ type fakeCluster struct {
 	rangesErr error
 	api       []netip.Addr
 	apiErr    error
+	apiNames  []string
+	namesErr  error
 	// allowed: "user|subresource" pairs the authorizer allows.
 	allowed  map[string]bool
 	authzErr error
@@ -171,6 +173,7 @@ func (f *fakeCluster) NodesClaiming(key string) ([]string, error) {
 func (f *fakeCluster) ServiceRanges() ([]netip.Prefix, error) { return f.ranges, f.rangesErr }
 
 func (f *fakeCluster) APIServerAddresses() ([]netip.Addr, error) { return f.api, f.apiErr }
+func (f *fakeCluster) APIServerNames() ([]string, error)         { return f.apiNames, f.namesErr }
 
 func (f *fakeCluster) Authorize(csr *certificatesv1.CertificateSigningRequest, sub string) (bool, string, error) {
 	key := csr.Spec.Username + "|" + sub

@@ -27,7 +27,8 @@ const (
 	RuleClusterService = "cluster-service"
 	// RuleServiceRange: an IP inside a Service range.
 	RuleServiceRange = "service-range"
-	// RuleAPIServer: an IP the API server serves on.
+	// RuleAPIServer: an IP the API server serves on or clients reach it by,
+	// or a host name clients reach it by.
 	RuleAPIServer = "apiserver-address"
 	// RuleSpecialAddress: a loopback, unspecified, link-local, multicast
 	// or broadcast IP.
@@ -208,7 +209,7 @@ func (rv *reviewer) ipSANs(node *corev1.Node) {
 			}
 		}
 		if slices.Contains(apiAddrs, a) {
-			s.refuse(san, RuleAPIServer, "an address of the API server")
+			s.refuse(san, RuleAPIServer, "an address of the API server, or one clients reach it by")
 		}
 		if others := rv.others(node, san, s); len(others) > 0 {
 			s.refuse(san, RuleOtherNode, "also listed by Node %s", strings.Join(others, ", "))
@@ -297,6 +298,10 @@ func (rv *reviewer) dnsSANs(node *corev1.Node) {
 		}
 	}
 	s := &sanRules{}
+	apiNames, err := rv.cluster.APIServerNames()
+	if err != nil {
+		s.undecided("cannot read the names clients reach the API server by: %v", err)
+	}
 	for _, raw := range names {
 		name := ClaimKey(raw)
 		switch {
@@ -307,6 +312,9 @@ func (rv *reviewer) dnsSANs(node *corev1.Node) {
 		case isIPLiteral(name):
 			// Some clients match an IP host against DNS SANs too.
 			s.refuse(raw, RuleInvalidName, "an IP address as a DNS name")
+		}
+		if slices.Contains(apiNames, name) {
+			s.refuse(raw, RuleAPIServer, "a name clients reach the API server by")
 		}
 		if clusterServiceName(name, domain) {
 			s.refuse(raw, RuleClusterService, "a name of cluster Services (kubernetes, kubernetes.default…, .svc, %s)", domain)
