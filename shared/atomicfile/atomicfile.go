@@ -5,6 +5,8 @@
 package atomicfile
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -22,23 +24,44 @@ import (
 // the system does not permit is skipped). On error the temporary file is
 // removed and path is untouched. Errors name path, never the temporary
 // file, and wrap the cause.
-func Write(path string, data []byte, perm os.FileMode) (err error) {
+func Write(path string, data []byte, perm os.FileMode) error {
 	if err := checkTarget(path); err != nil {
 		return err
 	}
+	root, err := os.OpenRoot(dirOf(path))
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+	}
+	defer root.Close()
+	return writeIn(root, filepath.Base(path), path, data, perm)
+}
+
+// WriteIn is Write of name, a file directly in the directory root was
+// opened on, named display in errors. Every step is taken in that
+// directory, whatever its path leads to by then: a directory on the way
+// replaced by a symbolic link after root was opened does not redirect the
+// write.
+func WriteIn(root *os.Root, name, display string, data []byte, perm os.FileMode) error {
+	if st, err := root.Stat(name); err == nil && st.IsDir() {
+		return fmt.Errorf("%s: is a directory", display)
+	}
+	return writeIn(root, name, display, data, perm)
+}
+
+func writeIn(root *os.Root, name, display string, data []byte, perm os.FileMode) error {
 	var old fs.FileInfo
-	if st, err := os.Lstat(path); err == nil && st.Mode().IsRegular() {
+	if st, err := root.Lstat(name); err == nil && st.Mode().IsRegular() {
 		old = st // its owner is kept (a symbolic link is replaced, not followed)
 	}
-	tmp, err := writeTemp(path, data, perm, old)
+	tmp, err := writeTemp(root, name, display, data, perm, old)
 	if err != nil {
 		return err
 	}
-	if err = os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+	if err = root.Rename(tmp, name); err != nil {
+		root.Remove(tmp)
+		return fmt.Errorf("%s: %w", display, fserr.Cause(err))
 	}
-	syncDir(dirOf(path))
+	syncDir(root)
 	return nil
 }
 
@@ -50,88 +73,109 @@ func WriteExclusive(path string, data []byte, perm os.FileMode) error {
 	if err := checkTarget(path); err != nil {
 		return err
 	}
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("%s: %w", path, fs.ErrExist)
+	root, err := os.OpenRoot(dirOf(path))
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
 	}
-	tmp, err := writeTemp(path, data, perm, nil)
+	defer root.Close()
+	return WriteExclusiveIn(root, filepath.Base(path), path, data, perm)
+}
+
+// WriteExclusiveIn is WriteExclusive of name, a file directly in the
+// directory root was opened on, named display in errors (see WriteIn).
+func WriteExclusiveIn(root *os.Root, name, display string, data []byte, perm os.FileMode) error {
+	if _, err := root.Lstat(name); err == nil {
+		return fmt.Errorf("%s: %w", display, fs.ErrExist)
+	}
+	tmp, err := writeTemp(root, name, display, data, perm, nil)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp)
-	err = os.Link(tmp, path)
+	defer root.Remove(tmp)
+	err = root.Link(tmp, name)
 	switch {
 	case err == nil:
 	case errors.Is(err, fs.ErrExist):
-		return fmt.Errorf("%s: %w", path, fs.ErrExist)
+		return fmt.Errorf("%s: %w", display, fs.ErrExist)
 	default:
 		// No hard links on this file system: create it exclusively instead.
-		if err := writeExclusiveDirect(path, data, perm); err != nil {
+		if err := writeExclusiveDirect(root, name, display, data, perm); err != nil {
 			return err
 		}
 	}
-	syncDir(dirOf(path))
+	syncDir(root)
 	return nil
 }
 
-// writeExclusiveDirect creates path with O_EXCL and writes data into it.
-func writeExclusiveDirect(path string, data []byte, perm os.FileMode) (err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm&0o600)
+// writeExclusiveDirect creates name with O_EXCL and writes data into it.
+func writeExclusiveDirect(root *os.Root, name, display string, data []byte, perm os.FileMode) (err error) {
+	f, err := root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm&0o600)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+		return fmt.Errorf("%s: %w", display, fserr.Cause(err))
 	}
 	defer func() {
 		if err != nil {
 			f.Close()
-			os.Remove(path)
+			root.Remove(name)
 		}
 	}()
 	if err = f.Chmod(perm); err != nil {
-		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+		return fmt.Errorf("%s: %w", display, fserr.Cause(err))
 	}
 	if _, err = f.Write(data); err != nil {
-		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+		return fmt.Errorf("%s: %w", display, fserr.Cause(err))
 	}
 	if err = f.Sync(); err != nil {
-		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+		return fmt.Errorf("%s: %w", display, fserr.Cause(err))
 	}
 	if err = f.Close(); err != nil {
-		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
+		return fmt.Errorf("%s: %w", display, fserr.Cause(err))
 	}
 	return nil
 }
 
-// writeTemp writes data, synced, into a new temporary file beside path,
-// with perm and, when old (the file it will replace) is given, old's owner
-// and group. It returns the temporary file's name; on error it is removed.
-func writeTemp(path string, data []byte, perm os.FileMode, old fs.FileInfo) (name string, err error) {
-	tmp, err := os.CreateTemp(dirOf(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return "", fmt.Errorf("%s: %w", path, fserr.Cause(err))
+// writeTemp writes data, synced, into a new temporary file beside name in
+// root (created with O_EXCL: never through a link planted there), with
+// perm and, when old (the file it will replace) is given, old's owner and
+// group. It returns the temporary file's name; on error it is removed.
+func writeTemp(root *os.Root, name, display string, data []byte, perm os.FileMode, old fs.FileInfo) (tmpName string, err error) {
+	var tmp *os.File
+	for i := 0; ; i++ {
+		var rnd [8]byte
+		_, _ = rand.Read(rnd[:])
+		tmpName = "." + name + ".tmp-" + hex.EncodeToString(rnd[:])
+		tmp, err = root.OpenFile(tmpName, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) || i >= 100 {
+			return "", fmt.Errorf("%s: %w", display, fserr.Cause(err))
+		}
 	}
 	defer func() {
 		if err != nil {
 			tmp.Close()
-			os.Remove(tmp.Name())
+			root.Remove(tmpName)
 		}
 	}()
 	if old != nil {
 		if err = keepOwner(tmp, old); err != nil {
-			return "", fmt.Errorf("%s: keeping its owner: %w", path, fserr.Cause(err))
+			return "", fmt.Errorf("%s: keeping its owner: %w", display, fserr.Cause(err))
 		}
 	}
 	if err = tmp.Chmod(perm); err != nil {
-		return "", fmt.Errorf("%s: %w", path, fserr.Cause(err))
+		return "", fmt.Errorf("%s: %w", display, fserr.Cause(err))
 	}
 	if _, err = tmp.Write(data); err != nil {
-		return "", fmt.Errorf("%s: %w", path, fserr.Cause(err))
+		return "", fmt.Errorf("%s: %w", display, fserr.Cause(err))
 	}
 	if err = tmp.Sync(); err != nil {
-		return "", fmt.Errorf("%s: %w", path, fserr.Cause(err))
+		return "", fmt.Errorf("%s: %w", display, fserr.Cause(err))
 	}
 	if err = tmp.Close(); err != nil {
-		return "", fmt.Errorf("%s: %w", path, fserr.Cause(err))
+		return "", fmt.Errorf("%s: %w", display, fserr.Cause(err))
 	}
-	return tmp.Name(), nil
+	return tmpName, nil
 }
 
 // dirOf is the directory of path, "." for a bare name.
@@ -160,8 +204,9 @@ func checkTarget(path string) error {
 	return nil
 }
 
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
+// syncDir syncs root's directory, so that a rename in it survives a crash.
+func syncDir(root *os.Root) {
+	if d, err := root.Open("."); err == nil {
 		_ = d.Sync()
 		d.Close()
 	}

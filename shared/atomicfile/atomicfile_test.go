@@ -160,3 +160,53 @@ func TestNewBackupDirBesideARelativeRoot(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteInStaysInItsDirectory: once its directory is open, a write is
+// not redirected by the directory's path being turned into a symbolic link
+// to another (the race a user who owns the path can run against root
+// rewriting a file of theirs), neither the replacement nor a backup.
+func TestWriteInStaysInItsDirectory(t *testing.T) {
+	base := t.TempDir()
+	own, victim := filepath.Join(base, "own"), filepath.Join(base, "victim")
+	for _, d := range []string{own, victim} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "passwd"), []byte(d), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, err := os.OpenRoot(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer root.Close()
+	// The swap: own moves away, and its path now leads to victim.
+	if err := os.Rename(own, own+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, own); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteIn(root, "passwd", filepath.Join(own, "passwd"), []byte("new"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteExclusiveIn(root, "passwd.backup", filepath.Join(own, "passwd.backup"), []byte("backup"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(victim, "passwd")); string(got) != victim {
+		t.Errorf("the other directory's file was written: %q", got)
+	}
+	if _, err := os.Lstat(filepath.Join(victim, "passwd.backup")); err == nil {
+		t.Error("the backup went to the other directory")
+	}
+	if got, _ := os.ReadFile(filepath.Join(own+".moved", "passwd")); string(got) != "new" {
+		t.Errorf("the file of the directory opened has %q, want the new data", got)
+	}
+	if got, _ := os.ReadFile(filepath.Join(own+".moved", "passwd.backup")); string(got) != "backup" {
+		t.Errorf("the backup in the directory opened has %q", got)
+	}
+	if err := WriteIn(root, ".", filepath.Join(own, "."), []byte("x"), 0o600); err == nil || !strings.Contains(err.Error(), "is a directory") {
+		t.Errorf("writing over the directory itself: %v", err)
+	}
+}
