@@ -27,6 +27,7 @@ import (
 	"github.com/kubecerts/kubecerts/shared/certificate"
 	"github.com/kubecerts/kubecerts/shared/cli"
 	"github.com/kubecerts/kubecerts/shared/cmdutil"
+	"github.com/kubecerts/kubecerts/shared/fserr"
 	"github.com/kubecerts/kubecerts/shared/pki"
 	"github.com/kubecerts/kubecerts/shared/printing"
 	"github.com/kubecerts/kubecerts/shared/tlsprobe"
@@ -44,6 +45,7 @@ type KubeconfigOptions struct {
 	genericiooptions.IOStreams
 
 	file        string
+	src         *kubeconfigFile
 	clusterName string
 	config      *clientcmdapi.Config
 	timeout     time.Duration
@@ -144,16 +146,96 @@ func (o *KubeconfigOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) erro
 			continue
 		}
 		if _, ok := cfg.Clusters[o.clusterName]; ok {
-			o.file, o.config = file, cfg
+			// Read again, held where it lives: what is written is this
+			// file, and only if nothing changed it meanwhile (see write).
+			if o.src, o.config, err = openKubeconfig(file); err != nil {
+				return err
+			}
+			if _, ok := o.config.Clusters[o.clusterName]; !ok {
+				o.src.close()
+				return fmt.Errorf("kubeconfig %s: changed while being read: cluster %q is gone; run the command again", file, o.clusterName)
+			}
+			o.file = file
 			return nil
 		}
 	}
 	return fmt.Errorf("kubeconfig %s: no file defines cluster %q (of context %q)", files, o.clusterName, ctxName)
 }
 
+// kubeconfigFile is the kubeconfig file the command read, held where it
+// lives — the directory of the file it leads to (symbolic links followed
+// once, when read) and the directory of the path given, where the backup
+// goes — with what was read: the write replaces that file in that
+// directory, and only if it is still the file read, unchanged. Root, when
+// it rewrites a user's kubeconfig, thus never writes where the user
+// re-pointed the path meanwhile (at /etc/passwd, say), and an edit made
+// during the live check is not silently undone.
+type kubeconfigFile struct {
+	dir      *os.Root // the directory of the file
+	name     string   // the file's name in dir
+	linkDir  *os.Root // the directory of the path given
+	linkName string   // the path's name in linkDir
+	info     fs.FileInfo
+	sum      [sha256.Size]byte
+}
+
+// openKubeconfig opens the directories of path and reads it as
+// clientcmd.LoadFromFile does, through them.
+func openKubeconfig(path string) (k *kubeconfigFile, cfg *clientcmdapi.Config, err error) {
+	target := renewResolve(path)
+	k = &kubeconfigFile{name: filepath.Base(target), linkName: filepath.Base(path)}
+	defer func() {
+		if err != nil {
+			k.close()
+		}
+	}()
+	if k.dir, err = os.OpenRoot(filepath.Dir(target)); err != nil {
+		return nil, nil, fmt.Errorf("kubeconfig %s: %w", path, fserr.Cause(err))
+	}
+	if k.linkDir, err = os.OpenRoot(filepath.Dir(path)); err != nil {
+		return nil, nil, fmt.Errorf("kubeconfig %s: %w", path, fserr.Cause(err))
+	}
+	if k.info, err = k.dir.Lstat(k.name); err != nil {
+		return nil, nil, fmt.Errorf("kubeconfig %s: %w", path, fserr.Cause(err))
+	}
+	if !k.info.Mode().IsRegular() {
+		return nil, nil, fmt.Errorf("kubeconfig %s: not a regular file", path)
+	}
+	data, err := k.dir.ReadFile(k.name)
+	if err != nil {
+		return nil, nil, fmt.Errorf("kubeconfig %s: %w", path, fserr.Cause(err))
+	}
+	k.sum = sha256.Sum256(data)
+	if cfg, err = clientcmd.Load(data); err != nil {
+		return nil, nil, fmt.Errorf("kubeconfig %s: %w", path, err)
+	}
+	for _, c := range cfg.Clusters {
+		c.LocationOfOrigin = path
+	}
+	for _, a := range cfg.AuthInfos {
+		a.LocationOfOrigin = path
+	}
+	for _, c := range cfg.Contexts {
+		c.LocationOfOrigin = path
+	}
+	return k, cfg, nil
+}
+
+func (k *kubeconfigFile) close() {
+	if k == nil {
+		return
+	}
+	for _, r := range []*os.Root{k.dir, k.linkDir} {
+		if r != nil {
+			r.Close()
+		}
+	}
+}
+
 // Run computes the new bundle, checks it against the live server, backs up
 // and writes.
 func (o *KubeconfigOptions) Run(ctx context.Context) error {
+	defer o.src.close()
 	cluster := o.config.Clusters[o.clusterName]
 	current, err := o.currentBundle(cluster)
 	if err != nil {
@@ -325,18 +407,27 @@ func (o *KubeconfigOptions) checkLive(ctx context.Context, cluster *clientcmdapi
 	return nil
 }
 
+// write backs the file read up and replaces it, in the directories it was
+// read from (a symbolic link is kept: the file it leads to is replaced);
+// nothing is written when the file is no longer the one read, or its bytes
+// changed.
 func (o *KubeconfigOptions) write(cluster *clientcmdapi.Cluster, bundle []*x509.Certificate, change *api.KubeconfigCAChange) error {
-	// A symbolic link is kept: the file it points to is replaced.
-	target := renewResolve(o.file)
-	st, err := os.Stat(target)
+	k := o.src
+	st, err := k.dir.Lstat(k.name)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", o.file, fserr.Cause(err))
 	}
-	original, err := os.ReadFile(target)
+	if !os.SameFile(st, k.info) {
+		return fmt.Errorf("%s: no longer the file read (replaced, or its link re-pointed, during the command): nothing written; run the command again", o.file)
+	}
+	original, err := k.dir.ReadFile(k.name)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", o.file, fserr.Cause(err))
 	}
-	backup, err := kubeconfigBackup(o.file, original, o.now())
+	if sha256.Sum256(original) != k.sum {
+		return fmt.Errorf("%s: changed since it was read: nothing written, so that the change is not lost; run the command again", o.file)
+	}
+	backup, err := kubeconfigBackup(k.linkDir, k.linkName, o.file, original, o.now())
 	if err != nil {
 		return fmt.Errorf("backing up %s: %w", o.file, err)
 	}
@@ -347,24 +438,25 @@ func (o *KubeconfigOptions) write(cluster *clientcmdapi.Cluster, bundle []*x509.
 	if err != nil {
 		return err
 	}
-	return atomicfile.Write(target, data, st.Mode().Perm())
+	return atomicfile.WriteIn(k.dir, k.name, o.file, data, st.Mode().Perm())
 }
 
-// kubeconfigBackup writes data to <file>.kubecerts-backup-<UTC time>, 0600,
-// never over an existing file: another backup made in the same second gets
-// a suffix (-1, -2, …), so the original is never lost.
-func kubeconfigBackup(file string, data []byte, now time.Time) (string, error) {
-	base := fmt.Sprintf("%s.kubecerts-backup-%s", file, now.UTC().Format("20060102T150405Z"))
-	backup := base
+// kubeconfigBackup writes data to <name>.kubecerts-backup-<UTC time> in dir
+// (file is the path of name, for the messages and the result), 0600, never
+// over an existing file: another backup made in the same second gets a
+// suffix (-1, -2, …), so the original is never lost.
+func kubeconfigBackup(dir *os.Root, name, file string, data []byte, now time.Time) (string, error) {
+	suffix := ".kubecerts-backup-" + now.UTC().Format("20060102T150405Z")
+	backup := suffix
 	for i := 1; ; i++ {
-		err := atomicfile.WriteExclusive(backup, data, 0o600)
+		err := atomicfile.WriteExclusiveIn(dir, name+backup, file+backup, data, 0o600)
 		if err == nil {
-			return backup, nil
+			return file + backup, nil
 		}
 		if !errors.Is(err, fs.ErrExist) || i >= 1000 {
 			return "", err
 		}
-		backup = fmt.Sprintf("%s-%d", base, i)
+		backup = fmt.Sprintf("%s-%d", suffix, i)
 	}
 }
 

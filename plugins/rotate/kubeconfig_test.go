@@ -5,6 +5,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/json"
+	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -268,5 +270,141 @@ func TestKubeconfigLiveCheckUsesProxyURL(t *testing.T) {
 				t.Errorf("stderr %q, want one line with %q", errOut, tt.wantErr)
 			}
 		})
+	}
+}
+
+// kcDuringCheck is a server URL whose first connection — the live check,
+// between reading the kubeconfig and writing it — runs during, then fails.
+func kcDuringCheck(t *testing.T, during func()) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		during()
+		c.Close()
+	}()
+	return "https://" + l.Addr().String()
+}
+
+// TestKubeconfigWritesTheFileItRead: what happens to the kubeconfig's path
+// while the command runs (the owner of a kubeconfig root rewrites can
+// change it at will during the live check) never makes it write another
+// file, and an edit made meanwhile is not undone.
+func TestKubeconfigWritesTheFileItRead(t *testing.T) {
+	tests := []struct {
+		name string
+		// during changes the tree under dir; path is the kubeconfig given.
+		during    func(t *testing.T, dir string)
+		link      bool
+		wantCode  int
+		wantErr   string
+		wantCAs   int    // in the file read, wherever it is now
+		readNow   string // where the file read is now, relative to dir
+		untouched string // a file that must keep its content, relative to dir
+	}{
+		{name: "the link re-pointed at another file", link: true,
+			during: func(t *testing.T, dir string) {
+				replaceLink(t, filepath.Join(dir, "config"), filepath.Join(dir, "victim", "passwd"))
+			},
+			wantCAs: 2, readNow: "kube/admin.conf", untouched: "victim/passwd"},
+		{name: "its directory swapped for a link to another",
+			during: func(t *testing.T, dir string) {
+				if err := os.Rename(filepath.Join(dir, "kube"), filepath.Join(dir, "kube.moved")); err != nil {
+					t.Error(err)
+				}
+				if err := os.Symlink(filepath.Join(dir, "victim"), filepath.Join(dir, "kube")); err != nil {
+					t.Error(err)
+				}
+			},
+			wantCAs: 2, readNow: "kube.moved/admin.conf", untouched: "victim/admin.conf"},
+		{name: "edited meanwhile",
+			during: func(t *testing.T, dir string) {
+				f, err := os.OpenFile(filepath.Join(dir, "kube", "admin.conf"), os.O_APPEND|os.O_WRONLY, 0)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				fmt.Fprintln(f, "# an edit made during the check")
+				f.Close()
+			},
+			wantCode: 1, wantErr: "changed since it was read", wantCAs: 1, readNow: "kube/admin.conf"},
+		{name: "replaced by another file meanwhile",
+			during: func(t *testing.T, dir string) {
+				p := filepath.Join(dir, "kube", "admin.conf")
+				data, _ := os.ReadFile(p)
+				writeFile(t, p+".new", data, 0o600)
+				if err := os.Rename(p+".new", p); err != nil {
+					t.Error(err)
+				}
+			},
+			wantCode: 1, wantErr: "no longer the file read", wantCAs: 1, readNow: "kube/admin.conf"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ca, _ := kcCA(t, dir, "old-ca")
+			_, newCAFile := kcCA(t, dir, "new-ca")
+			for _, d := range []string{"kube", "victim"} {
+				if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			writeFile(t, filepath.Join(dir, "victim", "passwd"), []byte("root:x:0:0::/root:/bin/sh\n"), 0o644)
+			writeFile(t, filepath.Join(dir, "victim", "admin.conf"), []byte("root's\n"), 0o600)
+			server := kcDuringCheck(t, func() { tt.during(t, dir) })
+			path := filepath.Join(dir, "kube", "admin.conf")
+			kcWrite(t, path, server, ca, "", 0o600)
+			if tt.link {
+				if err := os.Symlink(path, filepath.Join(dir, "config")); err != nil {
+					t.Fatal(err)
+				}
+				path = filepath.Join(dir, "config")
+			}
+			victims := map[string][]byte{}
+			for _, v := range []string{"victim/passwd", "victim/admin.conf"} {
+				victims[v], _ = os.ReadFile(filepath.Join(dir, v))
+			}
+			_, errOut, code := runKubeconfig(t, path, time.Now(), "--add-ca", newCAFile)
+			if code != tt.wantCode || !strings.Contains(errOut, tt.wantErr) {
+				t.Fatalf("exit %d, want %d with %q: %s", code, tt.wantCode, tt.wantErr, errOut)
+			}
+			for v, want := range victims {
+				if got, _ := os.ReadFile(filepath.Join(dir, v)); string(got) != string(want) {
+					t.Errorf("%s was written: %q", v, got)
+				}
+			}
+			if got := kcBundle(t, filepath.Join(dir, tt.readNow)); len(got) != tt.wantCAs {
+				t.Errorf("%s has %d CAs, want %d", tt.readNow, len(got), tt.wantCAs)
+			}
+			if tt.wantCode != 0 {
+				if data, _ := os.ReadFile(filepath.Join(dir, tt.readNow)); tt.name == "edited meanwhile" && !strings.Contains(string(data), "an edit made during the check") {
+					t.Error("the edit made meanwhile is lost")
+				}
+				entries, _ := os.ReadDir(filepath.Join(dir, "kube"))
+				for _, e := range entries {
+					if strings.Contains(e.Name(), "kubecerts-backup") || strings.Contains(e.Name(), ".tmp-") {
+						t.Errorf("written although refused: %s", e.Name())
+					}
+				}
+			}
+		})
+	}
+}
+
+// replaceLink makes link point to target instead.
+func replaceLink(t *testing.T, link, target string) {
+	t.Helper()
+	if err := os.Remove(link); err != nil {
+		t.Error(err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		t.Error(err)
 	}
 }
