@@ -504,6 +504,12 @@ func TestCheckNodesHostileProviderID(t *testing.T) {
 	for name, h := range hostile {
 		createAzureNode(t, admin, name, h.providerID, "linux", sfx)
 	}
+	// Two Nodes naming one VM (a providerID is what registered the Node
+	// said): neither is run on.
+	az.vmssDir(rg, vmss, "3")
+	dupA, dupB := "ho-dup-a-"+sfx, "ho-dup-b-"+sfx
+	createAzureNode(t, admin, dupA, az.vmssProviderID("resourceGroups", rg, vmss, "3"), "linux", sfx)
+	createAzureNode(t, admin, dupB, az.vmssProviderID("resourcegroups", strings.ToLower(rg), vmss, "3"), "linux", sfx)
 
 	stdout, stderr, code := nodesCheck(t, nodesRun{env: az.env(), kubeconfig: c.AdminKubeconfig},
 		"--source", "nodes", "-l", nodesLabel+"="+sfx, "--az-path", az.bin, "-o", "json")
@@ -527,7 +533,12 @@ func TestCheckNodesHostileProviderID(t *testing.T) {
 			stderrOK = false
 		}
 	}
-	if len(errs) != len(hostile) {
+	for node, other := range map[string]string{dupA: dupB, dupB: dupA} {
+		if msg := errs["node/"+node]; !strings.Contains(msg, "named by the providerID of Node "+other+" too") {
+			t.Errorf("node %s: error %q, want one naming Node %s", node, msg, other)
+		}
+	}
+	if len(errs) != len(hostile)+2 {
 		t.Errorf("errors = %v", errs)
 	}
 	if !stderrOK {

@@ -99,6 +99,11 @@ func cutPrefixFold(s, prefix string) (string, bool) {
 // IsScaleSet is true for a scale-set instance.
 func (vm AzureVM) IsScaleSet() bool { return vm.ScaleSet != "" }
 
+// key identifies the VM: Azure's names are case-insensitive.
+func (vm AzureVM) key() string {
+	return strings.ToLower(strings.Join([]string{vm.Subscription, vm.ResourceGroup, vm.ScaleSet, vm.InstanceID, vm.Name}, "/"))
+}
+
 // String names the VM for people.
 func (vm AzureVM) String() string {
 	if vm.IsScaleSet() {

@@ -160,6 +160,36 @@ func (s *Nodes) targets(ctx context.Context, sink Sink) []nodeTarget {
 		}
 		out = append(out, nodeTarget{node: n.Name, object: nodeRef(n), vm: vm})
 	}
+	return s.unclaimedTwice(sink, out)
+}
+
+// unclaimedTwice drops the targets whose VM another target names too, each
+// an error naming the others. A Node's providerID is what its kubelet (or
+// whoever registered it) wrote: a second Node naming a VM is a claim
+// against it, and running the script once for each would report one VM's
+// certificates under two nodes (one of them masking its own). Which claim
+// is true cannot be told from the Nodes, so neither is run.
+func (s *Nodes) unclaimedTwice(sink Sink, targets []nodeTarget) []nodeTarget {
+	byVM := map[string][]string{}
+	for _, t := range targets {
+		byVM[t.vm.key()] = append(byVM[t.vm.key()], t.node)
+	}
+	var out []nodeTarget
+	for _, t := range targets {
+		nodes := byVM[t.vm.key()]
+		if len(nodes) == 1 {
+			out = append(out, t)
+			continue
+		}
+		var others []string
+		for _, n := range nodes {
+			if n != t.node {
+				others = append(others, n)
+			}
+		}
+		sink.Error(s.Name(), nodeLocation(t.node, ""), fmt.Errorf("%s is named by the providerID of Node %s too: a providerID is the node's own claim, so none of them is checked",
+			t.vm, strings.Join(others, ", ")))
+	}
 	return out
 }
 

@@ -684,6 +684,52 @@ func TestNodesHostileProviderID(t *testing.T) {
 	}
 }
 
+// TestNodesVMClaimedTwice: two Nodes whose providerIDs name one VM (names
+// in any case) are each an error naming the other, and the VM is not run
+// on: which claim is true cannot be told from the Nodes. The other nodes
+// are still checked.
+func TestNodesVMClaimedTwice(t *testing.T) {
+	az, dir := fakeAz(t)
+	fp := strings.Repeat("ab", 32)
+	good := runcommand.Header + "\nc|1700000000|4000000000|" + fp + "|/etc/kubernetes/certs/ca.crt|CN=ca\n" + runcommand.TrailerPrefix + "1\n"
+	for _, f := range []string{"aks-np-vmss_0.out", "aks-np-vmss_1.out"} {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(azAnswer(good)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const sub = "11111111-2222-3333-4444-555555555555"
+	id := func(rg, vmss, instance string) string {
+		return "azure:///subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Compute/virtualMachineScaleSets/" + vmss + "/virtualMachines/" + instance
+	}
+	objs := []runtime.Object{
+		node("aks-np-vmss000000", id("MC_rg", "aks-np-vmss", "0"), nil),
+		node("aks-np-vmss000001", id("MC_rg", "aks-np-vmss", "1"), nil),
+		// A Node registered with worker 1's providerID, in other case.
+		node("intruder", id("mc_RG", "AKS-NP-VMSS", "1"), nil),
+	}
+	c := NewCollector(time.Now(), expiry.DefaultThresholds(), false)
+	(&Nodes{Scope: &Scope{Client: fake.NewClientset(objs...)}, AzPath: az, Parallel: 2, Timeout: time.Minute}).Collect(t.Context(), c)
+	rep := c.Report()
+	if len(rep.Certificates) != 1 || rep.Certificates[0].Location != "node/aks-np-vmss000000:/etc/kubernetes/certs/ca.crt" {
+		t.Errorf("certificates %+v: want only the unclaimed node's", rep.Certificates)
+	}
+	errs := map[string]string{}
+	for _, e := range rep.Errors {
+		errs[e.Location] = e.Message
+	}
+	for node, other := range map[string]string{"intruder": "aks-np-vmss000001", "aks-np-vmss000001": "intruder"} {
+		if msg := errs["node/"+node]; !strings.Contains(msg, "providerID of Node "+other+" too") || !strings.Contains(msg, "instance 1") {
+			t.Errorf("node/%s: error %q, want one naming the VM and Node %s", node, msg, other)
+		}
+	}
+	if len(errs) != 2 {
+		t.Errorf("errors %v", errs)
+	}
+	if calls, _ := filepath.Glob(filepath.Join(dir, "*.args")); len(calls) != 1 || filepath.Base(calls[0]) != "aks-np-vmss_0.args" {
+		t.Errorf("az calls: %v, want only instance 0", calls)
+	}
+}
+
 // TestNodeScriptArgs: the script, whatever the --node-cert-path values, is
 // no argument az would read a file for.
 func TestNodeScriptArgs(t *testing.T) {
