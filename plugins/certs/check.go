@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -200,6 +202,10 @@ type CheckOptions struct {
 	NodeTimeout      time.Duration
 	NodeCertPaths    []string
 	RunCommandOutput string
+	// NodeResourceGroupIDs is --node-resource-group; nodeResourceGroups
+	// the groups they name.
+	NodeResourceGroupIDs []string
+	nodeResourceGroups   []source.ResourceGroup
 
 	// Kubelets (a TLS handshake with each node's kubelet).
 	KubeletAddressTypes []string
@@ -313,6 +319,7 @@ func newCmdCheck(f cmdutil.Factory, o *CheckOptions) *cobra.Command {
 	fl.StringArrayVar(&o.NodeCertPaths, "node-cert-path", nil, "Nodes source: a certificate file on the nodes to check besides the defaults (repeatable; absent ones are errors). With --run-command-output, names the file of output that does not name it.")
 	fl.StringSliceVar(&o.KubeletAddressTypes, "kubelet-address-types", o.KubeletAddressTypes, "Kubelets source: the Node address types to dial, in order of preference (as kube-apiserver's --kubelet-preferred-address-types); the Node's addresses of these types are the names its certificate must cover.")
 	fl.StringVar(&o.KubeletCA, "kubelet-certificate-authority", "", "Kubelets source: the CA to verify kubelet certificates against (as kube-apiserver's --kubelet-certificate-authority); default: the kubeconfig's CA.")
+	fl.StringArrayVar(&o.NodeResourceGroupIDs, "node-resource-group", nil, "Nodes source: a resource group whose VMs may be run on (/subscriptions/SUB/resourceGroups/RG; repeatable). Default: the node resource group of the AKS cluster whose API server the kubeconfig names (az aks list). A Node whose providerID names a VM elsewhere is an error, never run on.")
 	fl.StringVar(&o.RunCommandOutput, "run-command-output", "", "Nodes source: read output captured from az vm|vmss run-command invoke (JSON or tsv; FILE or - for stdin) instead of running az; several nodes each after a line \"### node: NAME\".")
 	fl.StringVar(&o.Textfile, "textfile", "", "Write the report as Prometheus metrics to this file (implies -o prometheus), replaced at once, for node_exporter's textfile collector.")
 	o.PrintFlags.AddFlags(cmd)
@@ -460,7 +467,7 @@ func (o *CheckOptions) newScope(f cmdutil.Factory) (*source.Scope, error) {
 	return &source.Scope{
 		Client: client, Dynamic: dyn, Namespace: ns, AllNamespaces: o.AllNamespaces,
 		LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector, ChunkSize: o.ChunkSize,
-		Scanned: new(atomic.Int64),
+		Scanned: new(atomic.Int64), Host: serverHost(cfg.Host),
 	}, nil
 }
 
@@ -622,6 +629,14 @@ func (o *CheckOptions) validateNodes(cmd *cobra.Command) error {
 			return cli.UsageErrorf(cmd, "--node-cert-path %v", err)
 		}
 	}
+	o.nodeResourceGroups = nil
+	for _, id := range o.NodeResourceGroupIDs {
+		g, err := source.ParseResourceGroupID(id)
+		if err != nil {
+			return cli.UsageErrorf(cmd, "--node-resource-group %v", err)
+		}
+		o.nodeResourceGroups = append(o.nodeResourceGroups, g)
+	}
 	for _, n := range o.Nodes {
 		if strings.TrimSpace(n) == "" || strings.ContainsAny(n, "\n\r") {
 			return cli.UsageErrorf(cmd, "--node %q: not a node name", n)
@@ -687,13 +702,24 @@ func (o *CheckOptions) sources() []source.Source {
 		out = append(out, &source.Nodes{
 			Scope: o.scope, Names: o.Nodes, ExtraPaths: o.NodeCertPaths,
 			AzPath: o.AzPath, Parallel: o.Parallel, Timeout: o.NodeTimeout,
-			Captured: o.RunCommandOutput, Stdin: o.In,
+			Captured: o.RunCommandOutput, Stdin: o.In, NodeResourceGroups: o.nodeResourceGroups,
 		})
 	}
 	if o.selected[SourceKubelets] && o.scope != nil {
 		out = append(out, o.kubeletsSource())
 	}
 	return out
+}
+
+// serverHost is the host of a REST config's Host (a URL, or host:port).
+func serverHost(host string) string {
+	if u, err := url.Parse(host); err == nil && u.Host != "" {
+		return u.Hostname()
+	}
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		return h
+	}
+	return host
 }
 
 // requestTimeout is --request-timeout when set, for endpoints that need no

@@ -689,7 +689,7 @@ func TestBadInputCertsCheckNodes(t *testing.T) {
 	missing := in.path("missing.txt")
 	notExec := in.write("az-not-executable", []byte("#!/bin/sh\necho hi\n"))
 	nodes := func(args ...string) []string {
-		return check(append([]string{"--source", "nodes", "-l", nodesLabel + "=" + label, "--az-path", az.bin}, args...)...)
+		return check(append([]string{"--source", "nodes", "-l", nodesLabel + "=" + label, "--az-path", az.bin, "--node-resource-group", az.rgID("MC_badinput")}, args...)...)
 	}
 	offline := func(args ...string) []string {
 		return check(append([]string{"--node", "n1"}, args...)...)
@@ -706,6 +706,14 @@ func TestBadInputCertsCheckNodes(t *testing.T) {
 		{name: "--parallel garbage", args: nodes("--parallel", "many"), code: 1, err: `invalid argument "many" for "--parallel" flag`},
 		{name: "--node-timeout garbage", args: nodes("--node-timeout", "soon"), code: 1, err: `invalid argument "soon" for "--node-timeout" flag`},
 		{name: "--node-timeout 0", args: nodes("--node-timeout", "0"), code: 1, err: "--node-timeout must be positive"},
+		{name: "--node-resource-group not an ID", args: nodes("--node-resource-group", "MC_badinput"), code: 1,
+			err: `--node-resource-group resource group ID "MC_badinput": not of the form /subscriptions/<subscription>/resourceGroups/<group>`},
+		{name: "--node-resource-group with @", args: nodes("--node-resource-group", "/subscriptions/"+az.sub+"/resourceGroups/@msal_token_cache.json"), code: 1,
+			err: `resource group "@msal_token_cache.json": starts with '@'`},
+		{name: "--node-resource-group another group: the node is not run on", args: check("--source", "nodes", "-l", nodesLabel+"="+label, "--az-path", az.bin, "--node-resource-group", az.rgID("MC_other")), code: 1,
+			err: "is not in the cluster's node resource group " + az.rgID("MC_other"), never: []string{body}},
+		{name: "no --node-resource-group and no AKS cluster of the API server", args: check("--source", "nodes", "-l", nodesLabel+"="+label, "--az-path", az.bin), code: 1,
+			err: "has API server", never: []string{body}},
 		{name: "--node naming a node that does not exist", args: check("--source", "nodes", "--az-path", az.bin, "--node", "badinput-no-such-node"), code: 1,
 			err: "nodes node/badinput-no-such-node: no such node"},
 		{name: "--node naming a node the selector leaves out", args: nodes("--node", "badinput-no-such-node"), code: 1,

@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"k8s.io/client-go/tools/clientcmd"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,6 +59,38 @@ func newFakeAzure(t *testing.T) *fakeAzure {
 	}
 	return &fakeAzure{t: t, bin: bin, root: filepath.Join(dir, "vms"), log: filepath.Join(dir, "az.log"),
 		sub: "8ecadfc9-d1a3-4ea4-b844-0d9f87e4d7c8", certs: map[string]map[string]*certtest.Cert{}}
+}
+
+// rgID is the resource ID of the fake's resource group rg, as
+// --node-resource-group takes it.
+func (f *fakeAzure) rgID(rg string) string {
+	return "/subscriptions/" + f.sub + "/resourceGroups/" + rg
+}
+
+// aksOfNodes makes the fake's AKS cluster of the test cluster — its fqdn
+// the API server host of kubeconfig — with nodeRG as its node resource
+// group: what the nodes source finds with az aks list by default.
+func (f *fakeAzure) aksOfNodes(t *testing.T, kubeconfig, nodeRG string) {
+	t.Helper()
+	cfg, err := clientcmd.LoadFromFile(kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(cfg.Clusters[cfg.Contexts[cfg.CurrentContext].Cluster].Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newAKSCluster(t, f, "rg-"+strings.ToLower(nodeRG), "aks", u.Hostname(), nil)
+	var mc map[string]any
+	data, err := os.ReadFile(filepath.Join(c.dir, "cluster.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &mc); err != nil {
+		t.Fatal(err)
+	}
+	mc["nodeResourceGroup"] = nodeRG
+	c.writeJSON("cluster.json", mc)
 }
 
 // env is the fake's environment. The node script runs with this process's
@@ -304,8 +338,12 @@ func TestCheckNodesReport(t *testing.T) {
 	createAzureNode(t, admin, nAS, az.vmProviderID(rg, vm), "linux", sfx)
 	createAzureNode(t, admin, nWin, az.vmssProviderID("resourceGroups", rg, "akswin", "0"), "windows", sfx)
 	createAzureNode(t, admin, nKind, "kind://docker/kind/"+nKind, "linux", sfx)
+	// Azure's record of the cluster says which resource group its VMs are
+	// in: found by the API server's host.
+	az.aksOfNodes(t, c.AdminKubeconfig, rg)
+	env := append(az.env(), "FAKEAZ_SUBSCRIPTION="+aksSub) // az's default subscription holds it
 
-	stdout, stderr, code := nodesCheck(t, nodesRun{env: az.env(), kubeconfig: c.AdminKubeconfig},
+	stdout, stderr, code := nodesCheck(t, nodesRun{env: env, kubeconfig: c.AdminKubeconfig},
 		"--source", "nodes", "-l", nodesLabel+"="+sfx, "--az-path", az.bin, "--node-cert-path", extra, "-o", "json")
 	r := nodesReport(t, stdout, stderr, code)
 	if code != 3 {
@@ -366,7 +404,9 @@ func TestCheckNodesReport(t *testing.T) {
 	// The exact az command lines: one per Linux Azure node, none for the
 	// Windows and kind nodes; resource groups as the providerIDs give them.
 	script := source.NodeScript([]string{extra})
+	aksList := []string{"aks", "list", "-o", "json"}
 	want := [][]string{
+		aksList,
 		az.vmssArgs(rg, vmss, "0", script),
 		az.vmssArgs(strings.ToLower(rg), vmss, "1", script),
 		az.vmArgs(rg, vm, script),
@@ -383,7 +423,7 @@ func TestCheckNodesReport(t *testing.T) {
 	if err := os.Remove(az.log); err != nil {
 		t.Fatal(err)
 	}
-	stdout, stderr, code = nodesCheck(t, nodesRun{env: az.env(), kubeconfig: c.AdminKubeconfig, path: filepath.Dir(az.bin)},
+	stdout, stderr, code = nodesCheck(t, nodesRun{env: env, kubeconfig: c.AdminKubeconfig, path: filepath.Dir(az.bin)},
 		"--source", "nodes", "--node", nAS)
 	if code != 0 || !strings.Contains(stdout, "node/"+nAS+":/etc/kubernetes/certs/ca.crt") || strings.Contains(stdout, n0) {
 		t.Errorf("--node %s: exit %d\n%s\n%s", nAS, code, stdout, stderr)
@@ -391,7 +431,7 @@ func TestCheckNodesReport(t *testing.T) {
 	if !strings.Contains(stderr, "skipped: nodes node/"+nAS+":/var/lib/kubelet/pki/kubelet.crt: not on the node") {
 		t.Errorf("stderr:\n%s", stderr)
 	}
-	if got := az.calls(); len(got) != 1 || !reflect.DeepEqual(got[0], az.vmArgs(rg, vm, source.NodeScript(nil))) {
+	if got := az.calls(); len(got) != 2 || !reflect.DeepEqual(got[0], aksList) || !reflect.DeepEqual(got[1], az.vmArgs(rg, vm, source.NodeScript(nil))) {
 		t.Errorf("az calls with --node %s:\n%s", nAS, argsText(got))
 	}
 }
@@ -433,7 +473,7 @@ func TestCheckNodesAzureErrors(t *testing.T) {
 	}
 	start := time.Now()
 	stdout, stderr, code := nodesCheck(t, nodesRun{env: az.env(), kubeconfig: c.AdminKubeconfig},
-		"--source", "nodes", "-l", nodesLabel+"="+sfx, "--az-path", az.bin, "--node-timeout", "3s", "--parallel", "8", "-o", "json")
+		"--source", "nodes", "-l", nodesLabel+"="+sfx, "--az-path", az.bin, "--node-timeout", "3s", "--parallel", "8", "--node-resource-group", az.rgID(rg), "-o", "json")
 	took := time.Since(start)
 	r := nodesReport(t, stdout, stderr, code)
 	if code != 1 {
@@ -504,6 +544,11 @@ func TestCheckNodesHostileProviderID(t *testing.T) {
 	for name, h := range hostile {
 		createAzureNode(t, admin, name, h.providerID, "linux", sfx)
 	}
+	// A Node naming a VM outside the cluster's node resource group: the
+	// fake would run it, the resource group stops az.
+	az.vmDir("prod-db", "db01")
+	foreign := "ho-foreign-" + sfx
+	createAzureNode(t, admin, foreign, az.vmProviderID("prod-db", "db01"), "linux", sfx)
 	// Two Nodes naming one VM (a providerID is what registered the Node
 	// said): neither is run on.
 	az.vmssDir(rg, vmss, "3")
@@ -512,7 +557,7 @@ func TestCheckNodesHostileProviderID(t *testing.T) {
 	createAzureNode(t, admin, dupB, az.vmssProviderID("resourcegroups", strings.ToLower(rg), vmss, "3"), "linux", sfx)
 
 	stdout, stderr, code := nodesCheck(t, nodesRun{env: az.env(), kubeconfig: c.AdminKubeconfig},
-		"--source", "nodes", "-l", nodesLabel+"="+sfx, "--az-path", az.bin, "-o", "json")
+		"--source", "nodes", "-l", nodesLabel+"="+sfx, "--az-path", az.bin, "--node-resource-group", az.rgID(rg), "-o", "json")
 	r := nodesReport(t, stdout, stderr, code)
 	if code != 1 {
 		t.Errorf("exit %d, want 1; stderr:\n%s", code, stderr)
@@ -538,7 +583,10 @@ func TestCheckNodesHostileProviderID(t *testing.T) {
 			t.Errorf("node %s: error %q, want one naming Node %s", node, msg, other)
 		}
 	}
-	if len(errs) != len(hostile)+2 {
+	if msg := errs["node/"+foreign]; !strings.Contains(msg, "VM db01 (resource group prod-db") || !strings.Contains(msg, "not in the cluster's node resource group "+az.rgID(rg)) {
+		t.Errorf("node %s: error %q, want one naming its VM and the node resource group", foreign, msg)
+	}
+	if len(errs) != len(hostile)+3 {
 		t.Errorf("errors = %v", errs)
 	}
 	if !stderrOK {
@@ -582,7 +630,7 @@ func TestCheckNodesBackslashPath(t *testing.T) {
 	bs := az.cert(d, backslashed, certtest.Template{CommonName: "backslash"}, false)
 
 	stdout, stderr, code := nodesCheck(t, nodesRun{env: append(az.env(), "FAKEAZ_SHELL=dash"), kubeconfig: c.AdminKubeconfig},
-		"--source", "nodes", "--node", node, "--az-path", az.bin, "--node-cert-path", forge, "-o", "json")
+		"--source", "nodes", "--node", node, "--az-path", az.bin, "--node-cert-path", forge, "--node-resource-group", az.rgID(rg), "-o", "json")
 	r := nodesReport(t, stdout, stderr, code)
 	if code != 1 {
 		t.Errorf("exit %d, want 1 (the --node-cert-path is missing); stderr:\n%s", code, stderr)
@@ -616,7 +664,7 @@ func TestCheckNodesTruncation(t *testing.T) {
 	createAzureNode(t, admin, node, az.vmssProviderID("resourceGroups", rg, vmss, "0"), "linux", sfx)
 
 	stdout, stderr, code := nodesCheck(t, nodesRun{env: az.env(), kubeconfig: c.AdminKubeconfig},
-		"--source", "nodes", "--node", node, "--az-path", az.bin, "-o", "json")
+		"--source", "nodes", "--node", node, "--az-path", az.bin, "--node-resource-group", az.rgID(rg), "-o", "json")
 	r := nodesReport(t, stdout, stderr, code)
 	if code != 1 {
 		t.Errorf("exit %d, want 1 (lines lost); stderr:\n%s", code, stderr)

@@ -100,6 +100,9 @@ type Scope struct {
 	ChunkSize     int64
 	// Scanned counts objects listed, for a progress indicator; may be nil.
 	Scanned *atomic.Int64
+	// Host is the API server's host as the kubeconfig names it (the nodes
+	// source finds the AKS cluster by it).
+	Host string
 
 	// parsed is shared by the sources of the scope, so that a certificate
 	// found in a Secret and a ConfigMap is parsed once.

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -57,6 +58,10 @@ type Nodes struct {
 	// Captured is the --run-command-output file, or "-" for Stdin.
 	Captured string
 	Stdin    io.Reader
+	// NodeResourceGroups are the resource groups whose VMs the script may
+	// run on (--node-resource-group); when empty, the node resource group
+	// of the AKS cluster whose API server is Scope.Host.
+	NodeResourceGroups []ResourceGroup
 }
 
 // NodesSource is the nodes source's name.
@@ -85,6 +90,14 @@ func (s *Nodes) Collect(ctx context.Context, sink Sink) {
 		sink.Error(s.Name(), "az", fmt.Errorf("the Azure CLI is needed to check %d node(s) and %q is not found: install it (https://aka.ms/azure-cli) or give --az-path (%v)", len(targets), azPath, errors.Unwrap(err)))
 		return
 	}
+	groups, err := s.nodeResourceGroups(ctx, runner.Path)
+	if err != nil {
+		for _, t := range targets {
+			sink.Error(s.Name(), nodeLocation(t.node, ""), err)
+		}
+		return
+	}
+	targets = s.inGroups(sink, targets, groups)
 	script := NodeScript(s.ExtraPaths)
 	parallel := max(s.Parallel, 1)
 	timeout := s.Timeout
@@ -161,6 +174,27 @@ func (s *Nodes) targets(ctx context.Context, sink Sink) []nodeTarget {
 		out = append(out, nodeTarget{node: n.Name, object: nodeRef(n), vm: vm})
 	}
 	return s.unclaimedTwice(sink, out)
+}
+
+// inGroups drops, each an error, the targets whose VM is in none of
+// groups: a providerID naming a VM elsewhere (in any resource group or
+// subscription az can reach) would have the script run there, as the
+// operator.
+func (s *Nodes) inGroups(sink Sink, targets []nodeTarget, groups []ResourceGroup) []nodeTarget {
+	names := make([]string, len(groups))
+	for i, g := range groups {
+		names[i] = g.String()
+	}
+	var out []nodeTarget
+	for _, t := range targets {
+		if slices.ContainsFunc(groups, func(g ResourceGroup) bool { return g.holds(t.vm) }) {
+			out = append(out, t)
+			continue
+		}
+		sink.Error(s.Name(), nodeLocation(t.node, ""), fmt.Errorf("%s is not in the cluster's node resource group %s: a providerID is the node's own claim, so the script runs only there (--node-resource-group names others)",
+			t.vm, strings.Join(names, ", ")))
+	}
+	return out
 }
 
 // unclaimedTwice drops the targets whose VM another target names too, each

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -537,7 +538,8 @@ func TestNodesCollect(t *testing.T) {
 		node("odd", "azure:///subscriptions/"+sub, nil),
 	)
 	c := NewCollector(time.Now(), expiry.DefaultThresholds(), false)
-	n := &Nodes{Scope: &Scope{Client: client}, AzPath: az, Parallel: 3, Timeout: 700 * time.Millisecond, ExtraPaths: []string{"/etc/kubernetes/extra.pem"}}
+	n := &Nodes{Scope: &Scope{Client: client}, AzPath: az, Parallel: 3, Timeout: 700 * time.Millisecond, ExtraPaths: []string{"/etc/kubernetes/extra.pem"},
+		NodeResourceGroups: []ResourceGroup{{Subscription: sub, Name: "MC_rg"}}}
 	start := time.Now()
 	n.Collect(t.Context(), c)
 	if took := time.Since(start); took > 10*time.Second {
@@ -642,7 +644,8 @@ func TestNodesHostileProviderID(t *testing.T) {
 		objs = append(objs, node(name, h.id, nil))
 	}
 	c := NewCollector(time.Now(), expiry.DefaultThresholds(), false)
-	(&Nodes{Scope: &Scope{Client: fake.NewClientset(objs...)}, AzPath: az, Parallel: 4, Timeout: time.Minute}).Collect(t.Context(), c)
+	(&Nodes{Scope: &Scope{Client: fake.NewClientset(objs...)}, AzPath: az, Parallel: 4, Timeout: time.Minute,
+		NodeResourceGroups: []ResourceGroup{{Subscription: sub, Name: "MC_rg"}}}).Collect(t.Context(), c)
 	rep := c.Report()
 
 	if len(rep.Certificates) != 1 || rep.Certificates[0].Location != "node/aks-np-vmss000000:/etc/kubernetes/certs/ca.crt" {
@@ -708,7 +711,8 @@ func TestNodesVMClaimedTwice(t *testing.T) {
 		node("intruder", id("mc_RG", "AKS-NP-VMSS", "1"), nil),
 	}
 	c := NewCollector(time.Now(), expiry.DefaultThresholds(), false)
-	(&Nodes{Scope: &Scope{Client: fake.NewClientset(objs...)}, AzPath: az, Parallel: 2, Timeout: time.Minute}).Collect(t.Context(), c)
+	(&Nodes{Scope: &Scope{Client: fake.NewClientset(objs...)}, AzPath: az, Parallel: 2, Timeout: time.Minute,
+		NodeResourceGroups: []ResourceGroup{{Subscription: sub, Name: "MC_rg"}}}).Collect(t.Context(), c)
 	rep := c.Report()
 	if len(rep.Certificates) != 1 || rep.Certificates[0].Location != "node/aks-np-vmss000000:/etc/kubernetes/certs/ca.crt" {
 		t.Errorf("certificates %+v: want only the unclaimed node's", rep.Certificates)
@@ -727,6 +731,112 @@ func TestNodesVMClaimedTwice(t *testing.T) {
 	}
 	if calls, _ := filepath.Glob(filepath.Join(dir, "*.args")); len(calls) != 1 || filepath.Base(calls[0]) != "aks-np-vmss_0.args" {
 		t.Errorf("az calls: %v, want only instance 0", calls)
+	}
+}
+
+// TestNodesNodeResourceGroup: the script runs only on VMs of the cluster's
+// node resource group — the one az aks list gives for the cluster whose
+// API server is the kubeconfig's, or --node-resource-group — never where
+// a Node's providerID alone says (another resource group or subscription
+// az can reach); when the group cannot be told, no node is run on.
+func TestNodesNodeResourceGroup(t *testing.T) {
+	const sub, other = "11111111-2222-3333-4444-555555555555", "99999999-2222-3333-4444-555555555555"
+	fp := strings.Repeat("ab", 32)
+	good := azAnswer(runcommand.Header + "\nc|1700000000|4000000000|" + fp + "|/etc/kubernetes/certs/ca.crt|CN=ca\n" + runcommand.TrailerPrefix + "1\n")
+	clusters := `[{"id": "/subscriptions/` + sub + `/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1",
+	  "fqdn": "aks1-abc.hcp.westeurope.azmk8s.io", "nodeResourceGroup": "MC_rg_aks1_westeurope"},
+	 {"id": "/subscriptions/` + sub + `/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks2",
+	  "fqdn": "aks2-def.hcp.westeurope.azmk8s.io", "nodeResourceGroup": "MC_rg_aks2_westeurope"}]`
+	id := func(sub, rg, vm string) string {
+		return "azure:///subscriptions/" + sub + "/resourceGroups/" + rg + "/providers/Microsoft.Compute/virtualMachines/" + vm
+	}
+	nodes := []runtime.Object{
+		node("aks-vm-0", id(sub, "mc_rg_aks1_westeurope", "aks-vm-0"), nil),
+		node("aks2-vm", id(sub, "MC_rg_aks2_westeurope", "aks2-vm"), nil),
+		node("prod-db", id(sub, "prod", "db01"), nil),
+		node("other-sub", id(other, "MC_rg_aks1_westeurope", "vm9"), nil),
+	}
+	tests := []struct {
+		name    string
+		host    string
+		nodes   *Nodes
+		list    string // az aks list's answer; "" when it must not run
+		checked []string
+		errs    map[string]string
+	}{
+		{"the AKS cluster of the API server host", "AKS1-abc.hcp.westeurope.azmk8s.io.", &Nodes{}, clusters,
+			[]string{"aks-vm-0"}, map[string]string{
+				"aks2-vm":   "not in the cluster's node resource group /subscriptions/" + sub + "/resourceGroups/MC_rg_aks1_westeurope",
+				"prod-db":   "VM db01 (resource group prod",
+				"other-sub": "subscription " + other + ") is not in",
+			}},
+		{"--node-resource-group", "aks1-abc.hcp.westeurope.azmk8s.io", &Nodes{NodeResourceGroups: []ResourceGroup{{sub, "MC_rg_aks2_westeurope"}, {sub, "prod"}}}, "",
+			[]string{"aks2-vm", "prod-db"}, map[string]string{"aks-vm-0": "not in the cluster's node resource group", "other-sub": "not in"}},
+		{"no AKS cluster has the host", "10.0.0.1", &Nodes{}, clusters,
+			nil, map[string]string{"aks-vm-0": "no AKS cluster in az's default subscription (az aks list: 2 cluster(s)) has API server 10.0.0.1", "aks2-vm": "give --node-resource-group",
+				"prod-db": "give --node-resource-group", "other-sub": "give --node-resource-group"}},
+		{"no host to find it by", "", &Nodes{}, "",
+			nil, map[string]string{"aks-vm-0": "no API server host", "aks2-vm": "no API server host", "prod-db": "no API server host", "other-sub": "no API server host"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			az, dir := fakeAz(t)
+			for _, f := range []string{"aks-vm-0", "aks2-vm", "db01", "vm9"} {
+				if err := os.WriteFile(filepath.Join(dir, f+".out"), []byte(good), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if tt.list != "" {
+				if err := os.WriteFile(filepath.Join(dir, ".out"), []byte(tt.list), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			n := tt.nodes
+			n.Scope, n.AzPath, n.Parallel, n.Timeout = &Scope{Client: fake.NewClientset(nodes...), Host: tt.host}, az, 2, time.Minute
+			c := NewCollector(time.Now(), expiry.DefaultThresholds(), false)
+			n.Collect(t.Context(), c)
+			rep := c.Report()
+			var checked []string
+			for _, e := range rep.Certificates {
+				checked = append(checked, strings.TrimPrefix(strings.Split(e.Location, ":")[0], "node/"))
+			}
+			if !slices.Equal(checked, tt.checked) {
+				t.Errorf("checked %v, want %v", checked, tt.checked)
+			}
+			errs := map[string]string{}
+			for _, e := range rep.Errors {
+				errs[strings.TrimPrefix(e.Location, "node/")] = e.Message
+			}
+			for node, want := range tt.errs {
+				if !strings.Contains(errs[node], want) {
+					t.Errorf("node %s: error %q, want %q", node, errs[node], want)
+				}
+			}
+			if len(errs) != len(tt.errs) {
+				t.Errorf("errors %v", errs)
+			}
+			// az ran for the nodes checked, and aks list only to find the group.
+			calls, _ := filepath.Glob(filepath.Join(dir, "*.args"))
+			var ran []string
+			for _, f := range calls {
+				ran = append(ran, strings.TrimSuffix(filepath.Base(f), ".args"))
+			}
+			want := map[string]bool{}
+			for _, n := range tt.checked {
+				want[map[string]string{"aks-vm-0": "aks-vm-0", "aks2-vm": "aks2-vm", "prod-db": "db01", "other-sub": "vm9"}[n]] = true
+			}
+			if tt.list != "" {
+				want[""] = true
+			}
+			if len(ran) != len(want) {
+				t.Errorf("az calls %v", ran)
+			}
+			for _, r := range ran {
+				if !want[r] {
+					t.Errorf("az call %q not expected", r)
+				}
+			}
+		})
 	}
 }
 
