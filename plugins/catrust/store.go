@@ -3,7 +3,6 @@ package catrust
 import (
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -69,11 +68,7 @@ func (s *secretOptions) addStoreFlags(cmd *cobra.Command) {
 // host (nothing is dialled) and sets up the aks store.
 func (s *secretOptions) completeStore(f cmdutil.Factory) {
 	if cfg, err := f.ToRawKubeConfigLoader().ClientConfig(); err == nil {
-		if u, err := url.Parse(cfg.Host); err == nil && u.Hostname() != "" {
-			s.serverHost = u.Hostname()
-		} else if cfg.Host != "" && !strings.Contains(cfg.Host, "/") {
-			s.serverHost = strings.Split(cfg.Host, ":")[0]
-		}
+		s.serverHost = cmdutil.ServerHost(cfg.Host)
 	}
 	s.store = s.Store
 	switch s.Store {

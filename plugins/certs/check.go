@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -467,7 +465,7 @@ func (o *CheckOptions) newScope(f cmdutil.Factory) (*source.Scope, error) {
 	return &source.Scope{
 		Client: client, Dynamic: dyn, Namespace: ns, AllNamespaces: o.AllNamespaces,
 		LabelSelector: o.LabelSelector, FieldSelector: o.FieldSelector, ChunkSize: o.ChunkSize,
-		Scanned: new(atomic.Int64), Host: serverHost(cfg.Host),
+		Scanned: new(atomic.Int64), Host: cmdutil.ServerHost(cfg.Host),
 	}, nil
 }
 
@@ -709,17 +707,6 @@ func (o *CheckOptions) sources() []source.Source {
 		out = append(out, o.kubeletsSource())
 	}
 	return out
-}
-
-// serverHost is the host of a REST config's Host (a URL, or host:port).
-func serverHost(host string) string {
-	if u, err := url.Parse(host); err == nil && u.Host != "" {
-		return u.Hostname()
-	}
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		return h
-	}
-	return host
 }
 
 // requestTimeout is --request-timeout when set, for endpoints that need no

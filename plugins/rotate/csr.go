@@ -288,7 +288,7 @@ func csrClient(f cmdutil.Factory) (client kubernetes.Interface, host string, err
 		cfg.QPS, cfg.Burst = 100, 200
 	}
 	client, err = kubernetes.NewForConfig(cfg)
-	return client, serverHost(cfg.Host), err
+	return client, cmdutil.ServerHost(cfg.Host), err
 }
 
 // listCSRs lists the CSRs of the given signers (all when none), page by page;

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubecerts/kubecerts/plugins/rotate/csrcheck"
+	"github.com/kubecerts/kubecerts/shared/cmdutil"
 )
 
 // The objects the checks read besides CSRs and Nodes: the Service ranges
@@ -297,15 +296,6 @@ func (f *serviceFacts) readAPIEndpoints(ctx context.Context, client kubernetes.I
 	}
 }
 
-// serverHost is the host of a kubeconfig's server URL, "" when it has none.
-func serverHost(server string) string {
-	u, err := url.Parse(server)
-	if err != nil {
-		return ""
-	}
-	return u.Hostname()
-}
-
 // clusterInfoHosts are the hosts of the servers in kubeadm's cluster-info
 // kubeconfig; none when it cannot be read.
 func clusterInfoHosts(kubeconfig string) []string {
@@ -315,7 +305,7 @@ func clusterInfoHosts(kubeconfig string) []string {
 	}
 	var out []string
 	for _, c := range cfg.Clusters {
-		if h := serverHost(c.Server); h != "" {
+		if h := cmdutil.ServerHost(c.Server); h != "" {
 			out = append(out, h)
 		}
 	}
@@ -329,13 +319,10 @@ func controlPlaneEndpointHost(clusterConfiguration string) string {
 	var cc struct {
 		ControlPlaneEndpoint string `json:"controlPlaneEndpoint"`
 	}
-	if err := yaml.Unmarshal([]byte(clusterConfiguration), &cc); err != nil || cc.ControlPlaneEndpoint == "" {
+	if err := yaml.Unmarshal([]byte(clusterConfiguration), &cc); err != nil {
 		return ""
 	}
-	if h, _, err := net.SplitHostPort(cc.ControlPlaneEndpoint); err == nil {
-		return h
-	}
-	return strings.Trim(cc.ControlPlaneEndpoint, "[]")
+	return cmdutil.ServerHost(cc.ControlPlaneEndpoint)
 }
 
 var csrNodesResource = schema.GroupResource{Resource: "nodes"}

@@ -202,7 +202,7 @@ func (o *CSRWatchOptions) Complete(f cmdutil.Factory, cmd *cobra.Command) error 
 			cfg.QPS, cfg.Burst = 20, 50
 		}
 		cfg.UserAgent = "kubecerts-csr-approver/" + version.Get("rotate").Version
-		o.Review.apiHost = serverHost(cfg.Host)
+		o.Review.apiHost = cmdutil.ServerHost(cfg.Host)
 		if o.Client, err = kubernetes.NewForConfig(cfg); err != nil {
 			return err
 		}
