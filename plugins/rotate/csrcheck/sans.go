@@ -297,6 +297,7 @@ func (rv *reviewer) dnsSANs(node *corev1.Node) {
 			csrIPs = append(csrIPs, a.Unmap())
 		}
 	}
+	allow := anchored(rv.opts.AllowDNS)
 	s := &sanRules{}
 	apiNames, err := rv.cluster.APIServerNames()
 	if err != nil {
@@ -329,7 +330,7 @@ func (rv *reviewer) dnsSANs(node *corev1.Node) {
 			s.refuse(raw, RuleNodeAddress, "not among Node %s's names (node name, Hostname, InternalDNS, ExternalDNS) [%s]",
 				node.Name, strings.Join(own, " "))
 		}
-		if rv.opts.AllowDNS != nil && !fullMatch(rv.opts.AllowDNS, name) {
+		if allow != nil && !allow.MatchString(name) {
 			s.refuse(raw, RuleAllowDNS, "not matched by --allow-dns %q", rv.opts.AllowDNS.String())
 		}
 		if rv.opts.Resolve != nil && !s.refuses(raw) {
@@ -390,12 +391,19 @@ func isIPLiteral(name string) bool {
 	return true
 }
 
-// fullMatch reports whether re matches all of s. Go's regexp prefers the
-// leftmost alternative, not the longest (`w1|w1\.example` finds "w1" in
-// "w1.example"), so a match found in s may stop short where another covers
-// it: re is anchored at both ends instead. re is the operator's
-// expression, which compiled already; anchored in a group it compiles too.
-func fullMatch(re *regexp.Regexp, s string) bool {
-	anchored, err := regexp.Compile(`^(?:` + re.String() + `)$`)
-	return err == nil && anchored.MatchString(s)
+// anchored is re matched in full: Go's regexp prefers the leftmost
+// alternative, not the longest (`w1|w1\.example` finds "w1" in
+// "w1.example"), so a match found in a name may stop short where another
+// covers it; anchored at both ends, it cannot. re is the operator's
+// expression, which compiled already; in a group it compiles too (nil for
+// nil, and for the impossible failure: a name is then refused).
+func anchored(re *regexp.Regexp) *regexp.Regexp {
+	if re == nil {
+		return nil
+	}
+	a, err := regexp.Compile(`^(?:` + re.String() + `)$`)
+	if err != nil {
+		return regexp.MustCompile(`^\b\B$`) // matches nothing
+	}
+	return a
 }
