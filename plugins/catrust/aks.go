@@ -4,16 +4,17 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubecerts/kubecerts/shared/aks"
 	api "github.com/kubecerts/kubecerts/shared/api/v1alpha1"
 	"github.com/kubecerts/kubecerts/shared/az"
 	"github.com/kubecerts/kubecerts/shared/azname"
@@ -59,17 +60,6 @@ func (mc *managedCluster) cas() []string {
 		return nil
 	}
 	return mc.SecurityProfile.CustomCATrustCertificates
-}
-
-// hosts are the API server names the cluster answers to.
-func (mc *managedCluster) hosts() []string {
-	var out []string
-	for _, h := range []string{mc.Fqdn, mc.PrivateFqdn, mc.AzurePortalFqdn} {
-		if h != "" {
-			out = append(out, h)
-		}
-	}
-	return out
 }
 
 // replaced describes, for the plan, the nodes an update of the list
@@ -182,43 +172,27 @@ func (a *aksStore) resolve(ctx context.Context) error {
 
 // discover finds the cluster whose API server is a.host.
 func (a *aksStore) discover(ctx context.Context) (api.AKSClusterRef, error) {
-	args := []string{"aks", "list", "-o", "json"}
 	within := "az's default subscription"
 	if a.flags.Subscription != "" {
-		args = append(args, "--subscription", a.flags.Subscription)
 		within = "subscription " + a.flags.Subscription
 	}
-	var clusters []managedCluster
-	if err := a.read.JSON(ctx, &clusters, args...); err != nil {
+	mc, err := aks.FindByHost(ctx, a.read, a.host, a.flags.Subscription)
+	var notFound *aks.NotFoundError
+	var ambiguous *aks.AmbiguousError
+	switch {
+	case errors.As(err, &notFound):
+		return api.AKSClusterRef{}, fmt.Errorf("no AKS cluster in %s (az aks list: %d cluster(s)) has API server %s as its fqdn, privateFqdn or azurePortalFqdn: "+
+			"give --aks-resource-group and --aks-name, or --aks-id, or --subscription for another subscription", within, notFound.Listed, a.host)
+	case errors.As(err, &ambiguous):
+		return api.AKSClusterRef{}, fmt.Errorf("%d AKS clusters in %s have API server %s (%s): give --aks-id to say which", len(ambiguous.IDs), within, a.host, strings.Join(ambiguous.IDs, ", "))
+	case err != nil:
 		return api.AKSClusterRef{}, fmt.Errorf("finding the AKS cluster of API server %s: %w", a.host, err)
 	}
-	var matches []managedCluster
-	for _, mc := range clusters {
-		for _, h := range mc.hosts() {
-			if strings.EqualFold(strings.TrimSuffix(h, "."), strings.TrimSuffix(a.host, ".")) {
-				matches = append(matches, mc)
-				break
-			}
-		}
-	}
-	switch len(matches) {
-	case 0:
-		return api.AKSClusterRef{}, fmt.Errorf("no AKS cluster in %s (az aks list: %d cluster(s)) has API server %s as its fqdn, privateFqdn or azurePortalFqdn: "+
-			"give --aks-resource-group and --aks-name, or --aks-id, or --subscription for another subscription", within, len(clusters), a.host)
-	case 1:
-	default:
-		var ids []string
-		for _, mc := range matches {
-			ids = append(ids, mc.ID)
-		}
-		sort.Strings(ids)
-		return api.AKSClusterRef{}, fmt.Errorf("%d AKS clusters in %s have API server %s (%s): give --aks-id to say which", len(matches), within, a.host, strings.Join(ids, ", "))
-	}
-	id, err := azname.ParseManagedClusterID(matches[0].ID)
+	id, err := azname.ParseManagedClusterID(mc.ID)
 	if err != nil {
 		return api.AKSClusterRef{}, fmt.Errorf("az aks list: the cluster of API server %s: %w", a.host, err)
 	}
-	return api.AKSClusterRef{Subscription: id.Subscription, ResourceGroup: id.ResourceGroup, Name: id.Name, ID: matches[0].ID}, nil
+	return api.AKSClusterRef{Subscription: id.Subscription, ResourceGroup: id.ResourceGroup, Name: id.Name, ID: mc.ID}, nil
 }
 
 // show reads the managed cluster.

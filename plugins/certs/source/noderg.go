@@ -2,11 +2,12 @@ package source
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/kubecerts/kubecerts/shared/aks"
 	"github.com/kubecerts/kubecerts/shared/az"
 	"github.com/kubecerts/kubecerts/shared/azname"
 )
@@ -49,15 +50,6 @@ func ParseResourceGroupID(s string) (ResourceGroup, error) {
 // aksListTimeout bounds az aks list.
 const aksListTimeout = 2 * time.Minute
 
-// aksListed is what the nodes source reads of `az aks list -o json`.
-type aksListed struct {
-	ID                string `json:"id"`
-	Fqdn              string `json:"fqdn"`
-	PrivateFqdn       string `json:"privateFqdn"`
-	AzurePortalFqdn   string `json:"azurePortalFqdn"`
-	NodeResourceGroup string `json:"nodeResourceGroup"`
-}
-
 // nodeResourceGroups are the resource groups whose VMs the script may run
 // on: NodeResourceGroups when given, else the node resource group of the
 // one AKS cluster `az aks list` shows with Scope.Host as its fqdn,
@@ -76,38 +68,23 @@ func (s *Nodes) nodeResourceGroups(ctx context.Context, azPath string) ([]Resour
 	if host == "" {
 		return nil, fmt.Errorf("cannot tell which resource group the cluster's VMs are in (no API server host to find the AKS cluster by): %s", give)
 	}
-	runner := az.Runner{Path: azPath, Timeout: aksListTimeout}
-	var clusters []aksListed
-	if err := runner.JSON(ctx, &clusters, "aks", "list", "-o", "json"); err != nil {
+	mc, err := aks.FindByHost(ctx, &az.Runner{Path: azPath, Timeout: aksListTimeout}, host, "")
+	var notFound *aks.NotFoundError
+	var ambiguous *aks.AmbiguousError
+	switch {
+	case errors.As(err, &notFound):
+		return nil, fmt.Errorf("no AKS cluster in az's default subscription (az aks list: %d cluster(s)) has API server %s, so the VMs of the cluster's nodes are not known: %s", notFound.Listed, host, give)
+	case errors.As(err, &ambiguous):
+		return nil, fmt.Errorf("%d AKS clusters have API server %s (%s): %s", len(ambiguous.IDs), host, strings.Join(ambiguous.IDs, ", "), give)
+	case err != nil:
 		return nil, fmt.Errorf("finding the AKS cluster of API server %s, whose node resource group holds the VMs to run on: %w; or %s", host, err, give)
 	}
-	var matches []aksListed
-	for _, mc := range clusters {
-		for _, h := range []string{mc.Fqdn, mc.PrivateFqdn, mc.AzurePortalFqdn} {
-			if h != "" && strings.EqualFold(strings.TrimSuffix(h, "."), host) {
-				matches = append(matches, mc)
-				break
-			}
-		}
-	}
-	switch len(matches) {
-	case 0:
-		return nil, fmt.Errorf("no AKS cluster in az's default subscription (az aks list: %d cluster(s)) has API server %s, so the VMs of the cluster's nodes are not known: %s", len(clusters), host, give)
-	case 1:
-	default:
-		var ids []string
-		for _, mc := range matches {
-			ids = append(ids, mc.ID)
-		}
-		sort.Strings(ids)
-		return nil, fmt.Errorf("%d AKS clusters have API server %s (%s): %s", len(matches), host, strings.Join(ids, ", "), give)
-	}
-	id, err := azname.ParseManagedClusterID(matches[0].ID)
+	id, err := azname.ParseManagedClusterID(mc.ID)
 	if err != nil {
 		return nil, fmt.Errorf("az aks list: the cluster of API server %s: %w", host, err)
 	}
-	if err := azname.ResourceGroup(matches[0].NodeResourceGroup); err != nil {
+	if err := azname.ResourceGroup(mc.NodeResourceGroup); err != nil {
 		return nil, fmt.Errorf("az aks list: the node resource group of AKS cluster %s: %w", id, err)
 	}
-	return []ResourceGroup{{Subscription: id.Subscription, Name: matches[0].NodeResourceGroup}}, nil
+	return []ResourceGroup{{Subscription: id.Subscription, Name: mc.NodeResourceGroup}}, nil
 }
