@@ -25,6 +25,12 @@ import (
 // removed and path is untouched. Errors name path, never the temporary
 // file, and wrap the cause.
 func Write(path string, data []byte, perm os.FileMode) error {
+	return inDir(path, func(root *os.Root, name string) error { return writeIn(root, name, path, data, perm) })
+}
+
+// inDir checks that path can be written, opens its directory and calls fn
+// with it and path's name there.
+func inDir(path string, fn func(root *os.Root, name string) error) error {
 	if err := checkTarget(path); err != nil {
 		return err
 	}
@@ -33,7 +39,7 @@ func Write(path string, data []byte, perm os.FileMode) error {
 		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
 	}
 	defer root.Close()
-	return writeIn(root, filepath.Base(path), path, data, perm)
+	return fn(root, filepath.Base(path))
 }
 
 // WriteIn is Write of name, a file directly in the directory root was
@@ -70,15 +76,7 @@ func writeIn(root *os.Root, name, display string, data []byte, perm os.FileMode)
 // over (a backup). As with Write, nothing half-written is ever seen at
 // path: the data is synced in a temporary file, then linked to path.
 func WriteExclusive(path string, data []byte, perm os.FileMode) error {
-	if err := checkTarget(path); err != nil {
-		return err
-	}
-	root, err := os.OpenRoot(dirOf(path))
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, fserr.Cause(err))
-	}
-	defer root.Close()
-	return WriteExclusiveIn(root, filepath.Base(path), path, data, perm)
+	return inDir(path, func(root *os.Root, name string) error { return WriteExclusiveIn(root, name, path, data, perm) })
 }
 
 // WriteExclusiveIn is WriteExclusive of name, a file directly in the
