@@ -3,7 +3,6 @@ package rotate
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"regexp"
 	"sort"
@@ -131,9 +130,6 @@ func newCSRReviewFlags() csrReviewFlags {
 	return csrReviewFlags{MaxDuration: csrDefaultMaxDuration, ClusterDomain: csrcheck.DefaultClusterDomain}
 }
 
-// csrResolveTimeout bounds each DNS lookup of --resolve-dns.
-const csrResolveTimeout = 5 * time.Second
-
 func (r *csrReviewFlags) AddFlags(fl *pflag.FlagSet) {
 	fl.Var(duration.NewValue(&r.MaxDuration), "max-duration", "The longest spec.expirationSeconds approved (0: no limit). CSRs that do not set it get the signer's default.")
 	fl.StringSliceVar(&r.NodeCIDRs, "node-cidr", nil, "A range node IPs come from (repeatable or comma-separated): every IP SAN of a serving CSR must lie inside one. Without it IP SANs are refused, unless --trust-node-addresses.")
@@ -196,11 +192,7 @@ func (r *csrReviewFlags) options(ctx context.Context) csrcheck.Options {
 		TrustNodeAddresses: r.TrustNodeAddresses,
 	}
 	if r.ResolveDNS {
-		o.Resolve = func(name string) ([]netip.Addr, error) {
-			ctx, cancel := context.WithTimeout(ctx, csrResolveTimeout)
-			defer cancel()
-			return net.DefaultResolver.LookupNetIP(ctx, "ip", name)
-		}
+		o.Resolve = func(name string) ([]netip.Addr, error) { return lookupHost(ctx, name) }
 	}
 	return o
 }
@@ -217,7 +209,7 @@ func (r *csrReviewFlags) cluster(ctx context.Context, client kubernetes.Interfac
 // newFactsCache is a factsCache of the flags' Service ranges, the API
 // server host the command knows, and its lookup.
 func (r *csrReviewFlags) newFactsCache(ttl time.Duration) *factsCache {
-	fc := newFactsCache(r.serviceCIDRs, nil, ttl)
+	fc := newFactsCache(r.serviceCIDRs, ttl)
 	if r.apiHost != "" {
 		fc.hosts = []string{r.apiHost}
 	}

@@ -141,15 +141,17 @@ type factsCache struct {
 	f  *serviceFacts
 }
 
-func newFactsCache(serviceCIDRs []netip.Prefix, apiHosts []string, ttl time.Duration) *factsCache {
-	return &factsCache{extra: serviceCIDRs, hosts: apiHosts, lookup: lookupHost, ttl: ttl, now: time.Now}
+func newFactsCache(serviceCIDRs []netip.Prefix, ttl time.Duration) *factsCache {
+	return &factsCache{extra: serviceCIDRs, lookup: lookupHost, ttl: ttl, now: time.Now}
 }
 
-// apiLookupTimeout bounds each lookup of an API server host name.
-const apiLookupTimeout = 5 * time.Second
+// lookupTimeout bounds each DNS lookup: of an API server host name, and of
+// a DNS SAN with --resolve-dns.
+const lookupTimeout = 5 * time.Second
 
+// lookupHost resolves host through the system's resolver.
 func lookupHost(ctx context.Context, host string) ([]netip.Addr, error) {
-	ctx, cancel := context.WithTimeout(ctx, apiLookupTimeout)
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
 	return net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 }
